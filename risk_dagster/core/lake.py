@@ -1,0 +1,128 @@
+"""The Parquet lake: one folder per asset and partition, written atomically, read with DuckDB.
+
+Layout: ``<data>/<asset>/<dim>=<key>/data.parquet`` (``dim`` is ``date`` or ``trader``). A write
+goes to a hidden temp file in the partition folder and is renamed over ``data.parquet``, so a
+reader sees the old or the new partition, never half of one, and re-running a partition replaces
+it (nothing is appended twice). Temp files start with "." and never match the ``*.parquet`` glob.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from risk_dagster.core.trader_ids import validate_trader_id
+
+PART_FILE = "data.parquet"
+_DIMS = ("date", "trader", "week")
+
+
+class Lake:
+    """Read and write partitions of the lake rooted at ``root``."""
+
+    def __init__(self, root: str | os.PathLike[str]):
+        self.root = Path(root)
+
+    # -- paths -------------------------------------------------------------------------------
+    def asset_dir(self, asset: str) -> Path:
+        if not asset.isidentifier():
+            raise ValueError(f"asset name must be an identifier, got {asset!r}")
+        return self.root / asset
+
+    def partition_dir(self, asset: str, dim: str, key: str) -> Path:
+        if dim not in _DIMS:
+            raise ValueError(f"unknown partition dimension {dim!r}")
+        if dim == "trader":
+            key = validate_trader_id(key)
+        elif not all(ch.isalnum() or ch in "-_" for ch in key):
+            raise ValueError(f"unsafe partition key {key!r}")
+        return self.asset_dir(asset) / f"{dim}={key}"
+
+    def partition_path(self, asset: str, dim: str, key: str) -> Path:
+        return self.partition_dir(asset, dim, key) / PART_FILE
+
+    def glob(self, asset: str) -> str:
+        """A DuckDB glob over every partition of ``asset``."""
+        return str(self.asset_dir(asset) / "*" / PART_FILE)
+
+    # -- writes ------------------------------------------------------------------------------
+    def write(self, asset: str, dim: str, key: str, table: pa.Table | pd.DataFrame) -> Path:
+        """Atomically replace one partition with ``table``; returns the file written."""
+        if isinstance(table, pd.DataFrame):
+            table = pa.Table.from_pandas(table, preserve_index=False)
+        final = self.partition_path(asset, dim, key)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = final.parent / f".{PART_FILE}.{uuid.uuid4().hex}.tmp"
+        try:
+            pq.write_table(table, tmp, compression="zstd")
+            os.replace(tmp, final)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return final
+
+    def write_many(self, asset: str, dim: str, frame: pa.Table, column: str) -> dict[str, Path]:
+        """Split ``frame`` by ``column`` (dates or trader ids) and write each as a partition."""
+        keys = pa.compute.unique(frame[column]).to_pylist()
+        out = {}
+        for key in sorted(keys):
+            part = frame.filter(pa.compute.equal(frame[column], pa.scalar(key, frame[column].type)))
+            out[str(key)] = self.write(asset, dim, str(key), part)
+        return out
+
+    def delete(self, asset: str, dim: str, key: str) -> None:
+        shutil.rmtree(self.partition_dir(asset, dim, key), ignore_errors=True)
+
+    # -- reads -------------------------------------------------------------------------------
+    def exists(self, asset: str, dim: str, key: str) -> bool:
+        return self.partition_path(asset, dim, key).exists()
+
+    def keys(self, asset: str, dim: str) -> list[str]:
+        base = self.asset_dir(asset)
+        if not base.exists():
+            return []
+        prefix = f"{dim}="
+        return sorted(
+            p.name[len(prefix):]
+            for p in base.iterdir()
+            if p.name.startswith(prefix) and (p / PART_FILE).exists()
+        )
+
+    def read(self, asset: str, dim: str, keys: Iterable[str] | None = None) -> pa.Table:
+        """Read some (or all) partitions of ``asset`` as one Arrow table."""
+        paths = (
+            [self.partition_path(asset, dim, k) for k in keys]
+            if keys is not None
+            else [self.partition_path(asset, dim, k) for k in self.keys(asset, dim)]
+        )
+        paths = [p for p in paths if p.exists()]
+        if not paths:
+            raise FileNotFoundError(f"no partitions of {asset!r} for {dim} keys {keys!r}")
+        return pa.concat_tables([pq.read_table(p) for p in paths], promote_options="default")
+
+    def read_df(self, asset: str, dim: str, keys: Iterable[str] | None = None) -> pd.DataFrame:
+        return self.read(asset, dim, keys).to_pandas()
+
+    def connect(self, assets: Iterable[str] | None = None) -> duckdb.DuckDBPyConnection:
+        """An in-memory DuckDB connection with one view per asset present in the lake.
+
+        In memory on purpose: no process ever holds a DuckDB file for writing, so runs of
+        different partitions never contend for a lock.
+        """
+        con = duckdb.connect()
+        names = assets if assets is not None else (
+            [p.name for p in self.root.iterdir() if p.is_dir() and p.name.isidentifier()]
+            if self.root.exists() else []
+        )
+        for name in names:
+            if any(self.asset_dir(name).glob(f"*/{PART_FILE}")):
+                # The relation API takes the glob as a value, not as SQL text.
+                con.read_parquet(self.glob(name), union_by_name=True).create_view(name)
+        return con

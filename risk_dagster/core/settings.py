@@ -1,0 +1,63 @@
+"""One source of truth for the settings a user may tune.
+
+Values come from environment variables (prefix ``RISK_``) so that the Dagster UI, the CLI, the
+tests and the benches all read the same thing. Thresholds that belong to a single stage (model
+training, recommendations) live in that stage's typed config; this module holds what the whole
+pipeline shares: where the data is, which calendar defines a trading day, where history starts,
+and what the embedded simulated firm looks like.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_CALENDAR = "XNYS"
+CALENDAR_24_7 = "24/7"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Pipeline-wide settings.
+
+    data_dir: root of the Parquet lake, the inbox and the Dagster instance.
+    calendar: an exchange-calendars code (``XNYS``) or ``24/7`` for venues that never close.
+    start_date: first partition of every date-partitioned asset.
+    source: where ``raw_fills``/``raw_totals`` come from: ``simulator`` (the embedded firm) or
+        ``landing`` (files dropped in ``<data>/inbox/<source>/`` or pulled from an API).
+    sim_*: the embedded simulated firm.
+    """
+
+    data_dir: Path = Path("data")
+    calendar: str = DEFAULT_CALENDAR
+    start_date: dt.date = dt.date(2024, 1, 2)
+    source: str = "simulator"
+    sim_traders: int = 40
+    sim_seed: int = 7
+    sim_end_date: dt.date = dt.date(2025, 12, 31)
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_24_7(self) -> bool:
+        return self.calendar == CALENDAR_24_7
+
+
+def _date(value: str | None, default: dt.date) -> dt.date:
+    return dt.date.fromisoformat(value) if value else default
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Read settings from the environment (``RISK_DATA_DIR``, ``RISK_CALENDAR``, ...)."""
+    env = os.environ if environ is None else environ
+    base = Settings()
+    return Settings(
+        data_dir=Path(env.get("RISK_DATA_DIR", str(base.data_dir))).expanduser().resolve(),
+        calendar=env.get("RISK_CALENDAR", base.calendar),
+        start_date=_date(env.get("RISK_START_DATE"), base.start_date),
+        source=env.get("RISK_SOURCE", base.source),
+        sim_traders=int(env.get("RISK_SIM_TRADERS", base.sim_traders)),
+        sim_seed=int(env.get("RISK_SIM_SEED", base.sim_seed)),
+        sim_end_date=_date(env.get("RISK_SIM_END_DATE"), base.sim_end_date),
+    )
