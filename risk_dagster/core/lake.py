@@ -56,9 +56,12 @@ class Lake:
     # -- writes ------------------------------------------------------------------------------
     def write(self, asset: str, dim: str, key: str, table: pa.Table | pd.DataFrame) -> Path:
         """Atomically replace one partition with ``table``; returns the file written."""
+        return self._write_file(self.partition_path(asset, dim, key), table)
+
+    @staticmethod
+    def _write_file(final: Path, table: pa.Table | pd.DataFrame) -> Path:
         if isinstance(table, pd.DataFrame):
             table = pa.Table.from_pandas(table, preserve_index=False)
-        final = self.partition_path(asset, dim, key)
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = final.parent / f".{PART_FILE}.{uuid.uuid4().hex}.tmp"
         try:
@@ -76,6 +79,13 @@ class Lake:
             part = frame.filter(pa.compute.equal(frame[column], pa.scalar(key, frame[column].type)))
             out[str(key)] = self.write(asset, dim, str(key), part)
         return out
+
+    def write_table(self, asset: str, table: pa.Table | pd.DataFrame) -> Path:
+        """Atomically replace an unpartitioned asset (``<data>/<asset>/data.parquet``)."""
+        return self._write_file(self.asset_dir(asset) / PART_FILE, table)
+
+    def read_table(self, asset: str) -> pd.DataFrame:
+        return pq.read_table(self.asset_dir(asset) / PART_FILE).to_pandas()
 
     def delete(self, asset: str, dim: str, key: str) -> None:
         shutil.rmtree(self.partition_dir(asset, dim, key), ignore_errors=True)

@@ -1,0 +1,45 @@
+"""Jobs. Date-partitioned asset jobs run a range of dates as one run (single-run backfills)."""
+
+
+from pathlib import Path
+
+import dagster as dg
+
+from risk_dagster.defs.resources import LakeResource, TradeSource
+from risk_dagster.ingest.inbox import process_inbox_file
+
+ingest_job = dg.define_asset_job(
+    "ingest_job",
+    selection=dg.AssetSelection.groups("ingest"),
+    description="Fetch, validate and store raw fills and totals for a range of dates, then "
+    "register new traders.",
+)
+
+
+class InboxFilesConfig(dg.Config):
+    source: str
+    paths: list[str]
+
+
+@dg.op
+def ingest_inbox_files(context: dg.OpExecutionContext, config: InboxFilesConfig,
+                       lake: LakeResource, source: TradeSource) -> None:
+    """Parse dropped files into the landing zone; reject (and keep aside) the bad ones."""
+    rejected = []
+    for raw_path in config.paths:
+        result = process_inbox_file(Path(raw_path), config.source, lake.root,
+                                    calendar=source.calendar)
+        context.log.info(f"{result.status}: {raw_path} -> {result.moved_to} "
+                         f"({result.rows} rows, dates {result.dates[:3]}…)")
+        for warning in result.warnings:
+            context.log.warning(f"{raw_path}: {warning}")
+        if result.status == "rejected":
+            rejected.append(f"{raw_path}: {result.error} (kept at {result.moved_to})")
+    if rejected:
+        raise dg.Failure(description="rejected files:\n" + "\n".join(rejected),
+                         metadata={"rejected": len(rejected)})
+
+
+@dg.job(description="Process files dropped in <data>/inbox/<source>/ (launched by inbox_sensor).")
+def inbox_ingest_job():
+    ingest_inbox_files()

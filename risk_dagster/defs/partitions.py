@@ -1,0 +1,42 @@
+"""Partition definitions shared by every asset.
+
+Date-partitioned assets hold all traders of one session; trader-partitioned assets hold all dates
+of one trader. Never both at once: 500 traders x 3 years of sessions would be ~378,000
+partitions, past what Dagster's UI and backfills handle (keep every asset <= 100,000).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+
+from risk_dagster.core.calendar import partition_cron
+from risk_dagster.core.settings import Settings, load_settings
+
+TRADER_PARTITIONS_NAME = "trader"
+DATE_FORMAT = "%Y-%m-%d"
+
+
+def build_date_partitions(settings: Settings) -> dg.TimeWindowPartitionsDefinition:
+    """One partition per trading day (weekdays for an exchange, every day for 24/7).
+
+    Exchange holidays fall on weekdays and remain partitions; they materialize as closed
+    sessions with no rows. With the simulated firm the partitions stop at its last day.
+    """
+    end = None
+    if settings.source == "simulator":
+        end = (settings.sim_end_date + dt.timedelta(days=1)).strftime(DATE_FORMAT)
+    return dg.TimeWindowPartitionsDefinition(
+        start=settings.start_date.strftime(DATE_FORMAT),
+        end=end,
+        cron_schedule=partition_cron(settings.calendar),
+        fmt=DATE_FORMAT,
+        timezone="UTC",
+    )
+
+
+SETTINGS = load_settings()
+date_partitions = build_date_partitions(SETTINGS)
+trader_partitions = dg.DynamicPartitionsDefinition(name=TRADER_PARTITIONS_NAME)
+single_run = dg.BackfillPolicy.single_run()

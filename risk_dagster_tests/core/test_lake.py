@@ -1,0 +1,62 @@
+import threading
+
+import pandas as pd
+import pytest
+
+from risk_dagster.core.lake import Lake
+from risk_dagster.core.trader_ids import InvalidTraderId
+
+
+def test_write_replaces_partition_and_reads_back(tmp_path):
+    lake = Lake(tmp_path)
+    lake.write("raw_fills", "date", "2024-01-02", pd.DataFrame({"x": [1, 2, 3]}))
+    lake.write("raw_fills", "date", "2024-01-02", pd.DataFrame({"x": [7]}))  # re-run
+    lake.write("raw_fills", "date", "2024-01-03", pd.DataFrame({"x": [10]}))
+    assert lake.keys("raw_fills", "date") == ["2024-01-02", "2024-01-03"]
+    assert lake.read_df("raw_fills", "date")["x"].tolist() == [7, 10]
+    con = lake.connect()
+    assert con.execute("SELECT sum(x) FROM raw_fills").fetchone()[0] == 17
+    # no temp files are left behind
+    assert [p.name for p in (tmp_path / "raw_fills" / "date=2024-01-02").iterdir()] == ["data.parquet"]
+
+
+def test_failed_write_keeps_previous_partition(tmp_path):
+    lake = Lake(tmp_path)
+    lake.write("a", "date", "2024-01-02", pd.DataFrame({"x": [1]}))
+    with pytest.raises(Exception):
+        lake.write("a", "date", "2024-01-02", pd.DataFrame({"x": [object()]}))
+    assert lake.read_df("a", "date")["x"].tolist() == [1]
+    assert len(list((tmp_path / "a" / "date=2024-01-02").iterdir())) == 1
+
+
+def test_trader_partition_keys_are_validated(tmp_path):
+    lake = Lake(tmp_path)
+    for bad in ["../etc", "a/b", "a|b", "", ".."]:
+        with pytest.raises(InvalidTraderId):
+            lake.partition_dir("trader_models", "trader", bad)
+    with pytest.raises(ValueError):
+        lake.partition_dir("x", "date", "2024/01/02")
+    with pytest.raises(ValueError):
+        lake.asset_dir("../x")
+
+
+def test_concurrent_writers_of_different_partitions(tmp_path):
+    lake = Lake(tmp_path)
+
+    def write(day):
+        for i in range(20):
+            lake.write("a", "date", f"2024-01-{day:02d}", pd.DataFrame({"x": [day] * (i + 1)}))
+
+    threads = [threading.Thread(target=write, args=(d,)) for d in range(1, 9)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    frame = lake.read_df("a", "date")
+    assert sorted(frame.groupby("x").size().to_dict().items()) == [(d, 20) for d in range(1, 9)]
+
+
+def test_unpartitioned_table(tmp_path):
+    lake = Lake(tmp_path)
+    lake.write_table("trader_registry", pd.DataFrame({"trader_id": ["T1"]}))
+    assert lake.read_table("trader_registry")["trader_id"].tolist() == ["T1"]
