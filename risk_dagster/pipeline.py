@@ -51,12 +51,8 @@ def run_job(defs: dg.Definitions, instance: dg.DagsterInstance, job_name: str, *
     started = time.perf_counter()
     result = defs.resolve_job_def(job_name).execute_in_process(
         instance=instance, tags=tags, raise_on_error=False)
-    failed_checks = [
-        f"{ev.asset_key.to_user_string()}:{ev.check_name}"
-        for ev in (e.event_specific_data.asset_check_evaluation for e in result.all_events
-                   if e.event_type_value == "ASSET_CHECK_EVALUATION")
-        if not ev.passed
-    ]
+    failed_checks = [f"{ev.asset_key.to_user_string()}:{ev.check_name}"
+                     for ev in result.get_asset_check_evaluations() if not ev.passed]
     return StageResult(job_name, f"{first}..{last}" if first else "-",
                        time.perf_counter() - started, result.success, result.run_id,
                        len(result.get_asset_materialization_events()), failed_checks)

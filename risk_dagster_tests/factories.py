@@ -1,0 +1,43 @@
+"""Small canonical frames for tests (no simulator needed)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from risk_dagster.core.schemas import FILLS, TOTALS
+
+
+def make_fills(days: list[dt.date], traders: list[str], per_day: int = 6, seed: int = 0,
+               source: str = "test") -> pd.DataFrame:
+    """Round trips of 100 shares (buy then sell) during the New York session."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for day in days:
+        for trader in traders:
+            for i in range(per_day // 2):
+                ts = pd.Timestamp(day).tz_localize("America/New_York") + pd.Timedelta(hours=10, minutes=10 * i)
+                buy = 100 + rng.normal()
+                sell = buy + rng.normal(0, 0.5)
+                for j, (side, price, pnl) in enumerate([("B", buy, 0.0), ("S", sell, 100 * (sell - buy))]):
+                    rows.append(dict(
+                        trade_date=day, ts=(ts + pd.Timedelta(minutes=j)).tz_convert("UTC"),
+                        trader_id=trader, symbol="AAA", side=side, short_sale=False, qty=100.0,
+                        price=price, notional=100 * price, fees=0.5, liquidity="remove", route="ARCA",
+                        order_id=f"{trader}-{day}-{i}-{j}", fill_id=f"{trader}-{day}-{i}-{j}-f",
+                        realized_pnl=pnl, source=source))
+    return FILLS.conform(pd.DataFrame(rows)) if rows else FILLS.empty()
+
+
+def totals_from(fills: pd.DataFrame) -> pd.DataFrame:
+    agg = fills.groupby(["trade_date", "trader_id"]).agg(
+        orders=("order_id", "nunique"), fills=("fill_id", "size"), qty=("qty", "sum"),
+        gross_pnl=("realized_pnl", "sum"), fees=("fees", "sum")).reset_index()
+    agg["net_pnl"] = agg["gross_pnl"] - agg["fees"]
+    agg["unrealized_delta"] = 0.0
+    agg["total_delta"] = agg["net_pnl"]
+    agg["derived"] = False
+    agg["source"] = "test"
+    return TOTALS.conform(agg)
