@@ -3,7 +3,7 @@
 Files dropped in ``<data>/inbox/<source>/`` (``source`` is ``propreports`` or a column-mapping
 preset such as ``hyperliquid``) are parsed into canonical tables and *landed*:
 ``<data>/landing/<table>/date=YYYY-MM-DD/<source>-<batch>.parquet``, one file per source file
-and date. A batch id is the hash of the file's bytes, so dropping the same file twice replaces
+and date. A source with its own column mapping keeps it in ``<data>/mappings/<source>.yaml``. A batch id is the hash of the file's bytes, so dropping the same file twice replaces
 its landing files instead of doubling its rows. The processed file moves to
 ``<data>/archive/<source>/``; a file that fails to parse moves to ``<data>/rejected/<source>/``
 with ``<name>.error.txt`` beside it, and nothing already landed or stored changes.
@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 
 from risk_dagster.core.schemas import FILLS, TOTALS
 
-INBOX, LANDING, ARCHIVE, REJECTED = "inbox", "landing", "archive", "rejected"
+INBOX, LANDING, ARCHIVE, REJECTED, MAPPINGS = "inbox", "landing", "archive", "rejected", "mappings"
 TABLES = {"fills": FILLS, "totals": TOTALS}
 
 
@@ -112,9 +112,10 @@ def process_inbox_file(path: Path, source: str, data_dir: Path, *, calendar: str
 
     parse = parse or parse_file
     path, data_dir = Path(path), Path(data_dir)
+    custom = data_dir / MAPPINGS / f"{source}.yaml"  # a user's own column mapping
     try:
         batch_id = file_batch_id(path)
-        parsed = parse(path, source, calendar=calendar)
+        parsed = parse(path, str(custom) if custom.exists() else source, calendar=calendar)
         frame = parsed.fills if parsed.kind == "fills" else parsed.totals
         dates = land(data_dir, parsed.kind, source, batch_id, frame)
     except Exception as exc:  # noqa: BLE001 - every failure must reject the file, not lose it
