@@ -1,7 +1,9 @@
 """Quality checks of a partition of canonical fills and totals, whatever their source.
 
 Pure functions returning CheckOutcome values; the Dagster layer turns them into asset check
-results, and refuses to store a partition when a blocking check fails.
+results, and refuses to store a partition when a blocking check fails. The row rules run as one
+DuckDB pass over the Arrow table (millions of fills per second); offending rows are fetched
+only when a rule fails, as examples for the error message.
 """
 
 from __future__ import annotations
@@ -9,14 +11,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-import numpy as np
+import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from risk_dagster.core.calendar import calendar_timezone
 from risk_dagster.core.schemas import FILLS, TOTALS, TableSchema
 from risk_dagster.core.trader_ids import is_valid_trader_id
 
-# Totals and fills agree when counts match exactly and sums within this tolerance.
+# Totals and fills agree when counts match exactly and sums within these tolerances.
 QTY_REL_TOL = 1e-6
 PNL_ABS_TOL_USD = 0.05
 MAX_EXAMPLES = 5
@@ -32,94 +35,126 @@ class CheckOutcome:
     examples: list[dict] = field(default_factory=list)
 
 
-def _outcome(name: str, bad: pd.DataFrame, blocking: bool, what: str) -> CheckOutcome:
-    n = len(bad)
-    examples = bad.head(MAX_EXAMPLES).astype(str).to_dict("records") if n else []
-    detail = f"{n} rows {what}" if n else f"no rows {what}"
-    return CheckOutcome(name, n == 0, blocking, detail, n, examples)
+# (check name, SQL predicate true for a bad row, what the bad rows are). Predicates are constant
+# SQL text; the values they compare with ($tz, $dates) are bound parameters.
+_FILL_RULES = [
+    ("fills_no_null_keys", "trade_date IS NULL OR ts IS NULL OR trader_id IS NULL OR symbol IS NULL "
+     "OR side IS NULL OR order_id IS NULL OR fill_id IS NULL OR qty IS NULL OR price IS NULL",
+     "with a null key column"),
+    ("fills_positive_price_qty", "coalesce(NOT (qty > 0 AND price > 0), true)",
+     "with a quantity or price <= 0"),
+    ("fills_known_sides", "coalesce(side NOT IN ('B', 'S'), true)", "with a side other than B/S"),
+    ("fills_in_partition", "coalesce(CAST(timezone($tz, ts) AS DATE) <> trade_date "
+     "OR NOT list_contains($dates, trade_date), true)",
+     "whose timestamp is outside the partition's date"),
+]
+_TOTALS_RULES = [
+    ("totals_in_partition", "coalesce(NOT list_contains($dates, trade_date), true)",
+     "dated outside the partition"),
+    ("totals_net_is_gross_minus_fees",
+     f"coalesce(abs(gross_pnl - fees - net_pnl) > {PNL_ABS_TOL_USD}, true)",
+     f"where |gross - fees - net| > {PNL_ABS_TOL_USD} USD"),
+]
+_NON_BLOCKING = {"totals_net_is_gross_minus_fees"}
 
 
-def check_schema(frame: pd.DataFrame, schema: TableSchema) -> CheckOutcome:
-    """Columns present with the canonical Arrow types."""
-    problems = []
-    for col in schema.columns:
-        if col.name not in frame.columns:
-            problems.append(f"missing {col.name}")
+def _as_arrow(frame: pa.Table | pd.DataFrame, schema: TableSchema) -> tuple[pa.Table | None, CheckOutcome]:
+    """Cast to the canonical schema; the outcome says whether that worked."""
+    name = f"{schema.name}_schema"
     try:
-        schema.to_arrow(frame)
-    except Exception as exc:  # noqa: BLE001 - any cast failure is a schema failure
-        problems.append(f"cannot cast to {schema.name} schema: {exc}")
-    detail = "; ".join(problems) if problems else f"matches the {schema.name} schema"
-    return CheckOutcome(f"{schema.name}_schema", not problems, True, detail, len(problems))
+        table = schema.to_arrow(frame) if isinstance(frame, pd.DataFrame) else frame.select(
+            schema.names).cast(schema.arrow)
+    except (KeyError, ValueError, TypeError, pa.ArrowException) as exc:
+        return None, CheckOutcome(name, False, True, f"does not fit the {schema.name} schema: {exc}", 1)
+    return table, CheckOutcome(name, True, True, f"matches the {schema.name} schema")
 
 
-def check_fills(fills: pd.DataFrame, dates: set[dt.date], calendar: str) -> list[CheckOutcome]:
-    """All blocking checks of a fills partition covering ``dates``."""
-    schema = check_schema(fills, FILLS)
-    if not schema.passed:
+def _used(sql: str, params: dict) -> dict:
+    """The named parameters that ``sql`` uses (DuckDB refuses unused ones)."""
+    return {k: v for k, v in params.items() if f"${k}" in sql}
+
+
+def _run_rules(table: pa.Table, rules, params: dict) -> list[CheckOutcome]:
+    con = duckdb.connect()
+    con.register("t", table)
+    sql = "SELECT " + ", ".join(f"count(*) FILTER (WHERE {pred})" for _, pred, _ in rules) + " FROM t"
+    counts = con.execute(sql, _used(sql, params)).fetchone()
+    outcomes = []
+    for (name, pred, what), n in zip(rules, counts, strict=True):
+        examples = []
+        if n:
+            sql = f"SELECT * FROM t WHERE {pred} LIMIT {MAX_EXAMPLES}"
+            examples = (con.execute(sql, _used(sql, params)).df().astype(str).to_dict("records"))
+        detail = f"{n} rows {what}" if n else f"no rows {what}"
+        outcomes.append(CheckOutcome(name, n == 0, name not in _NON_BLOCKING, detail, n, examples))
+    return outcomes
+
+
+def _duplicates(table: pa.Table, keys: list[str], name: str, what: str) -> CheckOutcome:
+    con = duckdb.connect()
+    con.register("t", table)
+    cols = ", ".join(keys)  # canonical column names, not user input
+    dup = con.execute(f"SELECT {cols}, count(*) AS n FROM t GROUP BY {cols} HAVING count(*) > 1 "
+                      "ORDER BY n DESC").df()
+    n = int(dup["n"].sum()) if len(dup) else 0
+    examples = dup.head(MAX_EXAMPLES).astype(str).to_dict("records")
+    return CheckOutcome(name, n == 0, True, f"{n} rows {what}" if n else f"no rows {what}", n, examples)
+
+
+def _trader_ids(table: pa.Table, name: str) -> CheckOutcome:
+    ids = pa.compute.unique(table["trader_id"]).to_pylist()
+    bad = [t for t in ids if t is not None and not is_valid_trader_id(t)]
+    return CheckOutcome(name, not bad, True,
+                        f"{len(bad)} invalid trader ids" if bad else "all trader ids valid",
+                        len(bad), [{"trader_id": t} for t in bad[:MAX_EXAMPLES]])
+
+
+def check_fills(fills: pa.Table | pd.DataFrame, dates: set[dt.date], calendar: str) -> list[CheckOutcome]:
+    """All blocking checks of the fills of ``dates``."""
+    table, schema = _as_arrow(fills, FILLS)
+    if table is None:
         return [schema]
-    keys = ["trade_date", "ts", "trader_id", "symbol", "side", "order_id", "fill_id", "qty", "price"]
-    tz = calendar_timezone(calendar)
-    local_date = fills["ts"].dt.tz_convert(tz).dt.date
-    return [
-        schema,
-        _outcome("fills_no_null_keys", fills[fills[keys].isna().any(axis=1)], True,
-                 "with a null key column"),
-        _outcome("fills_positive_price_qty", fills[~((fills["qty"] > 0) & (fills["price"] > 0))],
-                 True, "with a quantity or price <= 0"),
-        _outcome("fills_known_sides", fills[~fills["side"].isin(["B", "S"])], True,
-                 "with a side other than B/S"),
-        _outcome("fills_unique", fills[fills.duplicated(["source", "fill_id"], keep=False)], True,
-                 "sharing (source, fill_id) with another row"),
-        _outcome("fills_in_partition",
-                 fills[(local_date != fills["trade_date"]) | ~fills["trade_date"].isin(dates)],
-                 True, f"whose timestamp ({tz}) is outside the partition's date"),
-        _outcome("fills_valid_trader_ids",
-                 fills[~fills["trader_id"].map(is_valid_trader_id).astype(bool)], True,
-                 "with an invalid trader id"),
-    ]
+    params = {"tz": calendar_timezone(calendar), "dates": sorted(dates)}
+    return [schema, *_run_rules(table, _FILL_RULES, params),
+            _duplicates(table, ["source", "fill_id"], "fills_unique",
+                        "sharing (source, fill_id) with another row"),
+            _trader_ids(table, "fills_valid_trader_ids")]
 
 
-def check_totals(totals: pd.DataFrame, dates: set[dt.date]) -> list[CheckOutcome]:
-    schema = check_schema(totals, TOTALS)
-    if not schema.passed:
+def check_totals(totals: pa.Table | pd.DataFrame, dates: set[dt.date]) -> list[CheckOutcome]:
+    table, schema = _as_arrow(totals, TOTALS)
+    if table is None:
         return [schema]
-    net_gap = (totals["gross_pnl"] - totals["fees"] - totals["net_pnl"]).abs()
-    return [
-        schema,
-        _outcome("totals_unique", totals[totals.duplicated(["trade_date", "trader_id"], keep=False)],
-                 True, "duplicating a (date, trader)"),
-        _outcome("totals_in_partition", totals[~totals["trade_date"].isin(dates)], True,
-                 "dated outside the partition"),
-        _outcome("totals_net_is_gross_minus_fees", totals[net_gap > PNL_ABS_TOL_USD], False,
-                 f"where |gross - fees - net| > {PNL_ABS_TOL_USD} USD"),
-    ]
+    return [schema, _duplicates(table, ["trade_date", "trader_id"], "totals_unique",
+                                "duplicating a (date, trader)"),
+            *_run_rules(table, _TOTALS_RULES, {"dates": sorted(dates)})]
 
 
-def reconcile_totals(fills: pd.DataFrame, totals: pd.DataFrame) -> CheckOutcome:
-    """Totals agree with the fills: fill count, quantity, and gross P&L where fills carry it.
-
-    Derived totals are computed from the fills and are not compared with themselves.
-    """
-    reported = totals[~totals["derived"]]
-    if reported.empty:
-        return CheckOutcome("totals_reconcile_with_fills", True, False,
-                            "all totals derived from fills; nothing to reconcile")
-    agg = fills.groupby(["trade_date", "trader_id"]).agg(
-        f_fills=("fill_id", "size"), f_qty=("qty", "sum"),
-        f_gross=("realized_pnl", lambda s: s.sum(min_count=1)),
-    ).reset_index()
-    merged = reported.merge(agg, on=["trade_date", "trader_id"], how="left")
-    merged[["f_fills", "f_qty"]] = merged[["f_fills", "f_qty"]].fillna(0)
-    bad_count = merged["fills"] != merged["f_fills"]
-    bad_qty = ~np.isclose(merged["qty"], merged["f_qty"], rtol=QTY_REL_TOL, atol=1e-9)
-    bad_gross = merged["f_gross"].notna() & ((merged["gross_pnl"] - merged["f_gross"]).abs()
-                                             > PNL_ABS_TOL_USD)
-    bad = merged[bad_count | bad_qty | bad_gross][
-        ["trade_date", "trader_id", "fills", "f_fills", "qty", "f_qty", "gross_pnl", "f_gross"]]
-    return _outcome("totals_reconcile_with_fills", bad, False,
-                    f"whose fills count, quantity (rel. tol {QTY_REL_TOL}) or gross P&L "
-                    f"(tol {PNL_ABS_TOL_USD} USD) disagree with the fills")
+def reconcile_totals(fills: pa.Table | pd.DataFrame, totals: pa.Table | pd.DataFrame) -> CheckOutcome:
+    """Reported totals agree with the fills: fill count, quantity, and gross P&L where the fills
+    carry realized P&L. Derived totals come from the fills and are not compared with themselves."""
+    con = duckdb.connect()
+    con.register("f", fills)
+    con.register("t", totals)
+    bad = con.execute(f"""
+        WITH agg AS (
+            SELECT trade_date, trader_id, count(*) AS f_fills, sum(qty) AS f_qty,
+                   sum(realized_pnl) AS f_gross
+            FROM f GROUP BY ALL)
+        SELECT t.trade_date, t.trader_id, t.fills, coalesce(a.f_fills, 0) AS f_fills,
+               t.qty, coalesce(a.f_qty, 0) AS f_qty, t.gross_pnl, a.f_gross
+        FROM t LEFT JOIN agg a USING (trade_date, trader_id)
+        WHERE NOT t.derived AND (
+            t.fills <> coalesce(a.f_fills, 0)
+            OR abs(t.qty - coalesce(a.f_qty, 0)) > {QTY_REL_TOL} * greatest(abs(t.qty), 1)
+            OR (a.f_gross IS NOT NULL AND abs(t.gross_pnl - a.f_gross) > {PNL_ABS_TOL_USD}))
+        ORDER BY ALL""").df()
+    what = (f"whose fills count, quantity (rel. tol {QTY_REL_TOL}) or gross P&L "
+            f"(tol {PNL_ABS_TOL_USD} USD) disagree with the fills")
+    n = len(bad)
+    return CheckOutcome("totals_reconcile_with_fills", n == 0, False,
+                        f"{n} rows {what}" if n else f"no rows {what}", n,
+                        bad.head(MAX_EXAMPLES).astype(str).to_dict("records"))
 
 
 def blocking_failures(outcomes: list[CheckOutcome]) -> list[CheckOutcome]:
