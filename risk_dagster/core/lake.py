@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -86,6 +87,28 @@ class Lake:
 
     def read_table(self, asset: str) -> pd.DataFrame:
         return pq.read_table(self.asset_dir(asset) / PART_FILE).to_pandas()
+
+    @contextmanager
+    def staged(self) -> Iterator["Lake"]:
+        """A lake whose writes are held back until the block succeeds.
+
+        Inside the block, write partitions to the yielded staging lake. When the block ends
+        normally every staged file replaces its partition (each by an atomic rename); when it
+        raises, the staging folder is deleted and no stored partition changes. A run that
+        processes many dates in chunks uses this so that a failure in a late chunk does not
+        leave the early chunks half-replaced.
+        """
+        stage_root = self.root / ".staging" / uuid.uuid4().hex
+        stage = Lake(stage_root)
+        try:
+            yield stage
+            for staged_file in sorted(stage_root.glob(f"*/*/{PART_FILE}")) + sorted(
+                    stage_root.glob(f"*/{PART_FILE}")):
+                final = self.root / staged_file.relative_to(stage_root)
+                final.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(staged_file, final)
+        finally:
+            shutil.rmtree(stage_root, ignore_errors=True)
 
     def delete(self, asset: str, dim: str, key: str) -> None:
         shutil.rmtree(self.partition_dir(asset, dim, key), ignore_errors=True)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from risk_dagster.core.lake import Lake
-from risk_dagster.core.schemas import FILLS, GROUND_TRUTH, TOTALS
 from risk_dagster.ingest import inbox
 
 SOURCE_KINDS = ("simulator", "landing")
@@ -34,10 +36,10 @@ class LakeResource(dg.ConfigurableResource):
 class SourceBatch:
     """Canonical rows of some dates from one source; ``truth`` only from the simulator."""
 
-    fills: pd.DataFrame
-    totals: pd.DataFrame
-    truth: pd.DataFrame | None
-    description: str
+    dates: list[dt.date]
+    fills: pa.Table | pd.DataFrame
+    totals: pa.Table | pd.DataFrame
+    truth: pa.Table | pd.DataFrame | None
 
 
 class TradeSource(dg.ConfigurableResource):
@@ -54,6 +56,7 @@ class TradeSource(dg.ConfigurableResource):
     sim_seed: int = 7
     sim_start: str = "2024-01-02"
     sim_end: str = "2025-12-31"
+    chunk_sessions: int = 20  # dates processed together: bounds memory on long backfills
 
     def simulation_config(self):
         from risk_dagster.simulator import SimulationConfig
@@ -63,34 +66,42 @@ class TradeSource(dg.ConfigurableResource):
             start=dt.date.fromisoformat(self.sim_start), end=dt.date.fromisoformat(self.sim_end),
         )
 
-    def fetch(self, dates: list[dt.date]) -> SourceBatch:
+    def describe(self) -> str:
         if self.kind == "simulator":
-            return self._fetch_simulated(dates)
-        if self.kind == "landing":
-            keys = [d.isoformat() for d in dates]
-            return SourceBatch(
-                fills=inbox.read_landed(Path(self.data_dir), "fills", keys),
-                totals=inbox.read_landed(Path(self.data_dir), "totals", keys),
-                truth=None,
-                description=f"landing zone under {Path(self.data_dir) / inbox.LANDING}",
-            )
-        raise ValueError(f"unknown source kind {self.kind!r}; expected one of {SOURCE_KINDS}")
+            return (f"simulated firm: {self.sim_traders} traders, seed {self.sim_seed}, "
+                    f"{self.sim_start}..{self.sim_end}, calendar {self.calendar}")
+        return f"landing zone under {Path(self.data_dir) / inbox.LANDING}"
 
-    def _fetch_simulated(self, dates: list[dt.date]) -> SourceBatch:
-        from risk_dagster.simulator import simulate
+    def iter_batches(self, dates: list[dt.date]) -> Iterator[SourceBatch]:
+        """The rows of ``dates`` in chunks of about ``chunk_sessions`` dates (bounded memory)."""
+        chunk_sessions = self.chunk_sessions
+        if self.kind == "simulator":
+            yield from self._simulated(sorted(dates), chunk_sessions)
+        elif self.kind == "landing":
+            ordered = sorted(dates)
+            for i in range(0, len(ordered), chunk_sessions):
+                chunk = ordered[i:i + chunk_sessions]
+                keys = [d.isoformat() for d in chunk]
+                yield SourceBatch(chunk, inbox.read_landed(Path(self.data_dir), "fills", keys),
+                                  inbox.read_landed(Path(self.data_dir), "totals", keys), None)
+        else:
+            raise ValueError(f"unknown source kind {self.kind!r}; expected one of {SOURCE_KINDS}")
 
-        cfg = self.simulation_config()
-        lo, hi = max(min(dates), cfg.start), min(max(dates), cfg.end)
-        if lo > hi:  # the requested dates are outside the simulated period
-            return SourceBatch(FILLS.empty(), TOTALS.empty(), GROUND_TRUTH.empty(),
-                               "simulated firm (no sessions in range)")
-        batch = simulate(cfg, start=lo, end=hi)
-        wanted = set(dates)
+    def _simulated(self, dates: list[dt.date], chunk_sessions: int) -> Iterator[SourceBatch]:
+        from risk_dagster.simulator import iter_simulation
 
-        def keep(table):
-            frame = table.to_pandas()
-            return frame[frame["trade_date"].isin(wanted)].reset_index(drop=True)
+        wanted = pa.array(dates, pa.date32())
+        # Always simulated from the firm's first day, so a date's rows never depend on the range.
+        for batch in iter_simulation(self.simulation_config(), chunk_sessions):
+            days = pc.unique(batch.totals["trade_date"]).to_pylist() or \
+                pc.unique(batch.truth["trade_date"]).to_pylist()
+            if days and min(days) > dates[-1]:
+                break
+            chunk = [d for d in dates if days and min(days) <= d <= max(days)]
+            if not chunk:
+                continue
 
-        return SourceBatch(keep(batch.fills), keep(batch.totals), keep(batch.truth),
-                           f"simulated firm: {cfg.n_traders} traders, seed {cfg.seed}, "
-                           f"{cfg.start}..{cfg.end}, calendar {cfg.calendar}")
+            def keep(table: pa.Table) -> pa.Table:
+                return table.filter(pc.is_in(table["trade_date"], value_set=wanted))
+
+            yield SourceBatch(chunk, keep(batch.fills), keep(batch.totals), keep(batch.truth))

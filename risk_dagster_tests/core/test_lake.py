@@ -60,3 +60,23 @@ def test_unpartitioned_table(tmp_path):
     lake = Lake(tmp_path)
     lake.write_table("trader_registry", pd.DataFrame({"trader_id": ["T1"]}))
     assert lake.read_table("trader_registry")["trader_id"].tolist() == ["T1"]
+
+
+def test_staged_writes_land_together_or_not_at_all(tmp_path):
+    lake = Lake(tmp_path)
+    lake.write("a", "date", "2024-01-02", pd.DataFrame({"x": [1]}))
+    with pytest.raises(RuntimeError):
+        with lake.staged() as stage:
+            stage.write("a", "date", "2024-01-02", pd.DataFrame({"x": [2]}))
+            stage.write("a", "date", "2024-01-03", pd.DataFrame({"x": [3]}))
+            raise RuntimeError("late chunk failed")
+    assert lake.keys("a", "date") == ["2024-01-02"]
+    assert lake.read_df("a", "date")["x"].tolist() == [1]
+    with lake.staged() as stage:
+        stage.write("a", "date", "2024-01-02", pd.DataFrame({"x": [2]}))
+        stage.write("a", "date", "2024-01-03", pd.DataFrame({"x": [3]}))
+        stage.write_table("reg", pd.DataFrame({"x": [9]}))
+        assert lake.read_df("a", "date")["x"].tolist() == [1]  # not visible before the end
+    assert lake.read_df("a", "date")["x"].tolist() == [2, 3]
+    assert lake.read_table("reg")["x"].tolist() == [9]
+    assert not any((tmp_path / ".staging").iterdir())

@@ -14,9 +14,10 @@ from risk_dagster_tests.factories import make_fills, totals_from
 D1, D2, D3 = dt.date(2024, 1, 3), dt.date(2024, 1, 4), dt.date(2024, 1, 5)
 
 
-def _materialize(tmp_path, instance, first, last):
+def _materialize(tmp_path, instance, first, last, chunk_sessions=20):
     resources = {"lake": LakeResource(data_dir=str(tmp_path)),
-                 "source": TradeSource(kind="landing", data_dir=str(tmp_path))}
+                 "source": TradeSource(kind="landing", data_dir=str(tmp_path),
+                                       chunk_sessions=chunk_sessions)}
     return dg.materialize([raw_trades, trader_registry], instance=instance, resources=resources,
                           tags={RANGE_START_TAG: first, RANGE_END_TAG: last}, raise_on_error=False)
 
@@ -64,6 +65,21 @@ def test_blocking_failure_leaves_stored_partitions_untouched(tmp_path):
         assert "fills_positive_price_qty" in failure.event_specific_data.error.message
         after = lake.read_df("raw_fills", "date")
         assert after.equals(before)
+
+
+def test_failure_in_a_late_chunk_replaces_nothing(tmp_path):
+    fills = make_fills([D1, D2, D3], ["T1"])
+    land(tmp_path, "fills", "test", "a", fills)
+    lake = Lake(tmp_path)
+    with dg.instance_for_test() as instance:
+        assert _materialize(tmp_path, instance, D1.isoformat(), D3.isoformat()).success
+        before = lake.read_df("raw_fills", "date")
+        changed = make_fills([D1, D2, D3], ["T1"], seed=9)  # new prices on every day ...
+        changed.loc[changed.trade_date == D3, "side"] = "Z"  # ... and a bad side on the last
+        land(tmp_path, "fills", "test", "b", changed)
+        assert not _materialize(tmp_path, instance, D1.isoformat(), D3.isoformat(),
+                                chunk_sessions=1).success
+        assert lake.read_df("raw_fills", "date").equals(before)  # D1, D2 not replaced either
 
 
 @pytest.mark.parametrize("tid", ["a/b", "x|y"])

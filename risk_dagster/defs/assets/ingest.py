@@ -6,6 +6,7 @@ import datetime as dt
 
 import dagster as dg
 import pandas as pd
+import pyarrow.compute as pc
 
 from risk_dagster.core.calendar import is_session
 from risk_dagster.core.schemas import FILLS, GROUND_TRUTH, TOTALS
@@ -14,7 +15,7 @@ from risk_dagster.defs.metadata import column_schema, markdown_table
 from risk_dagster.defs.partitions import TRADER_PARTITIONS_NAME, date_partitions, single_run
 from risk_dagster.defs.resources import LakeResource, TradeSource
 from risk_dagster.ingest.partition_checks import CheckOutcome, blocking_failures
-from risk_dagster.ingest.raw_partitions import prepare_raw_partitions
+from risk_dagster.ingest.raw_partitions import prepare_raw_partitions, split_by_date, to_canonical
 
 FILLS_CHECKS = ["fills_schema", "fills_no_null_keys", "fills_positive_price_qty", "fills_known_sides",
                 "fills_unique", "fills_in_partition", "fills_valid_trader_ids"]
@@ -58,47 +59,84 @@ def _check_result(outcome: CheckOutcome, asset: str) -> dg.AssetCheckResult:
     can_subset=False,
 )
 def raw_trades(context: dg.AssetExecutionContext, lake: LakeResource, source: TradeSource):
-    """Fetch the run's dates from the source, validate, and replace their partitions."""
+    """Fetch the run's dates from the source in chunks, validate, and replace their partitions.
+
+    Every partition of the run is staged and replaces the stored one only when all chunks pass
+    the blocking checks, so a failed run leaves the lake as it was.
+    """
     dates = [dt.date.fromisoformat(k) for k in context.partition_keys]
-    batch = source.fetch(dates)
-    raw = prepare_raw_partitions(batch.fills, batch.totals, dates, source.calendar)
-    failed = blocking_failures(raw.outcomes)
-    if failed:  # nothing is written: stored partitions stay as they were
-        raise dg.Failure(
-            description="raw data failed blocking checks: "
-            + "; ".join(f"{o.name}: {o.detail}" for o in failed),
-            metadata={o.name: dg.MetadataValue.json(o.examples) for o in failed},
-        )
-    frames = {"raw_fills": (raw.fills, FILLS), "raw_totals": (raw.totals, TOTALS)}
-    if batch.truth is not None:
-        frames["ground_truth"] = (batch.truth, GROUND_TRUTH)
-    closed = [d.isoformat() for d in dates if not is_session(source.calendar, d)]
-    for asset, (frame, schema) in frames.items():
-        groups = dict(tuple(frame.groupby("trade_date"))) if len(frame) else {}
-        for day in dates:
-            part = groups.get(day, schema.empty())
-            lake.lake.write(asset, "date", day.isoformat(), schema.to_arrow(part))
-    per_date = raw.fills.groupby("trade_date").agg(fills=("fill_id", "size"),
-                                                   traders=("trader_id", "nunique"))
-    common = {"source": batch.description, "dates": len(dates),
-              "first_date": dates[0].isoformat(), "last_date": dates[-1].isoformat(),
-              "closed_sessions": len(closed)}
+    stats = IngestStats()
+    with lake.lake.staged() as stage:
+        covered: set[dt.date] = set()
+        for batch in source.iter_batches(dates):
+            raw = prepare_raw_partitions(batch.fills, batch.totals, batch.dates, source.calendar)
+            failed = blocking_failures(raw.outcomes)
+            if failed:  # raising discards the staged partitions
+                raise dg.Failure(
+                    description="raw data failed blocking checks: "
+                    + "; ".join(f"{o.name}: {o.detail}" for o in failed),
+                    metadata={o.name: dg.MetadataValue.json(o.examples) for o in failed})
+            truth = None if batch.truth is None else to_canonical(batch.truth, GROUND_TRUTH)
+            _stage_dates(stage, batch.dates, raw.fills, raw.totals, truth)
+            stats.add(raw, truth)
+            covered.update(batch.dates)
+        # dates no chunk covered (closed sessions, days outside the source) become empty
+        # partitions, so a re-run also clears rows that a date no longer has
+        _stage_dates(stage, [d for d in dates if d not in covered], FILLS.arrow.empty_table(),
+                     TOTALS.arrow.empty_table(), GROUND_TRUTH.arrow.empty_table()
+                     if source.kind == "simulator" else None)
+    closed = sum(not is_session(source.calendar, d) for d in dates)
+    common = {"source": source.describe(), "dates": len(dates), "first_date": dates[0].isoformat(),
+              "last_date": dates[-1].isoformat(), "closed_sessions": closed}
     yield dg.MaterializeResult(asset_key="raw_fills", metadata={
-        **common, "rows": len(raw.fills), "traders": int(raw.fills["trader_id"].nunique()),
-        "sessions_without_fills": int(len(dates) - len(closed) - len(per_date)),
-        "fills_per_date": markdown_table(per_date.reset_index().tail(10)),
+        **common, "rows": stats.fills, "traders": len(stats.traders),
+        "sessions_without_fills": len(dates) - closed - len(stats.fill_dates),
         "path": dg.MetadataValue.path(str(lake.lake.asset_dir("raw_fills")))})
     yield dg.MaterializeResult(asset_key="raw_totals", metadata={
-        **common, "rows": len(raw.totals), "derived_rows": raw.derived_totals,
-        "derived_from_fills": raw.derived_totals == len(raw.totals) and len(raw.totals) > 0,
-        "net_pnl_usd": float(raw.totals["net_pnl"].sum()),
+        **common, "rows": stats.totals, "derived_rows": stats.derived,
+        "derived_from_fills": stats.totals > 0 and stats.derived == stats.totals,
+        "net_pnl_usd": round(stats.net_pnl, 2),
         "path": dg.MetadataValue.path(str(lake.lake.asset_dir("raw_totals")))})
-    if batch.truth is not None:
-        yield dg.MaterializeResult(asset_key="ground_truth", metadata={
-            **common, "rows": len(batch.truth)})
-    for outcome in raw.outcomes:
-        asset = "raw_fills" if outcome.name.startswith("fills") else "raw_totals"
-        yield _check_result(outcome, asset)
+    if source.kind == "simulator":
+        yield dg.MaterializeResult(asset_key="ground_truth", metadata={**common, "rows": stats.truth})
+    for outcome in stats.outcomes.values():
+        yield _check_result(outcome, "raw_fills" if outcome.name.startswith("fills") else "raw_totals")
+
+
+def _stage_dates(stage, dates, fills, totals, truth) -> None:
+    tables = {"raw_fills": fills, "raw_totals": totals}
+    if truth is not None:
+        tables["ground_truth"] = truth.sort_by([("trade_date", "ascending"), ("trader_id", "ascending")])
+    for asset, table in tables.items():
+        for day, part in split_by_date(table, dates).items():
+            stage.write(asset, "date", day.isoformat(), part)
+
+
+class IngestStats:
+    """Totals over the chunks of one run, and the worst outcome of each check."""
+
+    def __init__(self):
+        self.fills = self.totals = self.derived = self.truth = 0
+        self.net_pnl = 0.0
+        self.traders: set[str] = set()
+        self.fill_dates: set = set()
+        self.outcomes: dict[str, CheckOutcome] = {}
+
+    def add(self, raw, truth) -> None:
+        self.fills += raw.fills.num_rows
+        self.totals += raw.totals.num_rows
+        self.derived += raw.derived_totals
+        self.truth += 0 if truth is None else truth.num_rows
+        self.net_pnl += float(pc.sum(raw.totals["net_pnl"]).as_py() or 0.0)
+        self.traders.update(pc.unique(raw.fills["trader_id"]).to_pylist())
+        self.fill_dates.update(pc.unique(raw.fills["trade_date"]).to_pylist())
+        for o in raw.outcomes:
+            seen = self.outcomes.get(o.name)
+            if seen is None or (seen.passed and not o.passed):
+                self.outcomes[o.name] = o
+            elif not o.passed:
+                self.outcomes[o.name] = CheckOutcome(o.name, False, o.blocking, o.detail,
+                                                     seen.failures + o.failures, seen.examples)
 
 
 def registry_from_lake(con) -> pd.DataFrame:

@@ -1,0 +1,75 @@
+"""One entry point for a landed file: pick the parser from the source name and the header."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+
+from risk_dagster.core.calendar import calendar_timezone
+from risk_dagster.core.settings import CALENDAR_24_7
+from risk_dagster.ingest.derive import derive_totals
+from risk_dagster.ingest.fills_frame import WARNINGS_ATTR
+from risk_dagster.ingest.mapping import load_mapping, parse_mapped_fills
+from risk_dagster.ingest.propreports import (SOURCE as PROPREPORTS, is_fills_header,
+                                             parse_propreports_fills, parse_propreports_totals)
+
+
+@dataclass
+class ParsedFile:
+    """What one file gave: canonical fills and/or totals, and what to tell the operator.
+
+    kind: "fills" or "totals" (what the file itself holds). derived_totals: True when ``totals``
+    were computed from the fills because the source has no daily totals. rows: data rows read.
+    """
+
+    kind: Literal["fills", "totals"]
+    fills: pd.DataFrame | None
+    totals: pd.DataFrame | None
+    derived_totals: bool
+    source: str
+    rows: int
+    warnings: list[str] = field(default_factory=list)
+
+
+def parse_file(path: str | Path, source: str, *, calendar: str, timezone: str | None = None,
+               account: str | None = None,
+               expected_dates: Iterable[dt.date] | None = None) -> ParsedFile:
+    """Parse ``path`` from ``source``: ``"propreports"`` (fills or totals, told apart by the
+    header) or a mapping preset name / YAML path (fills, with totals derived from them).
+
+    ``timezone`` is the timezone of PropReports' local times (default: the calendar's, New York for
+    24/7); ``account`` the trader of a totals file without an Account column; ``expected_dates``
+    the partition dates rows must fall on. Raises IngestError on bad input.
+    """
+    if source == PROPREPORTS:
+        if is_fills_header(_peek_header(Path(path))):
+            tz = timezone or ("America/New_York" if calendar == CALENDAR_24_7
+                              else calendar_timezone(calendar))
+            fills = parse_propreports_fills(path, calendar=calendar, timezone=tz,
+                                            expected_dates=expected_dates)
+            return _result("fills", fills, None, False, PROPREPORTS)
+        totals = parse_propreports_totals(path, account=account, expected_dates=expected_dates)
+        return _result("totals", None, totals, False, PROPREPORTS)
+    mapping = load_mapping(source)
+    fills = parse_mapped_fills(path, mapping, calendar=calendar, expected_dates=expected_dates)
+    return _result("fills", fills, derive_totals(fills), True, mapping.name)
+
+
+def _result(kind, fills, totals, derived, source) -> ParsedFile:
+    frame = fills if fills is not None else totals
+    return ParsedFile(kind=kind, fills=fills, totals=totals, derived_totals=derived,
+                      source=source, rows=len(fills if fills is not None else totals),
+                      warnings=list(frame.attrs.get(WARNINGS_ATTR, [])))
+
+
+def _peek_header(path: Path) -> list[str]:
+    with path.open("rb") as fh:
+        head = fh.read(1 << 16).decode("utf-8-sig", errors="replace")
+    first = head.splitlines()[0] if head.strip() else ""
+    return next(csv.reader([first]), [])

@@ -1,0 +1,118 @@
+"""Assemble converted columns into the canonical FILLS frame: trade dates, fill ids, checks.
+
+``fill_id`` is the source's id where it has a usable one, otherwise the sha1 hex of the row's
+normalized fields (trader, UTC time in microseconds, symbol, side, short flag, qty, price, fees,
+order id, then the source's extra hash columns). There is no occurrence counter: two identical
+rows get the same id and are reported as duplicates naming both lines.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from risk_dagster.core.calendar import calendar_timezone, is_session
+from risk_dagster.core.schemas import FILLS
+from risk_dagster.ingest.errors import IngestError
+from risk_dagster.ingest.reader import RawTable
+
+WARNINGS_ATTR = "ingest_warnings"
+
+
+def session_dates(ts_utc: pd.Series, calendar: str) -> pd.Series:
+    """Session date of each UTC time: the date in the calendar's timezone (UTC for 24/7)."""
+    local = ts_utc.dt.tz_convert(calendar_timezone(calendar)).dt.tz_localize(None)
+    return local.dt.normalize()
+
+
+def content_hash(parts: list[pa.Array]) -> pa.Array:
+    """sha1 hex of each row's parts joined with a unit separator (nulls as empty text)."""
+    joined = pc.binary_join_element_wise(*[pc.cast(p, pa.string()) for p in parts], "\x1f",
+                                         null_handling="replace", null_replacement="")
+    keys = pa.table({"i": pa.array(np.arange(len(joined))), "k": joined})
+    con = duckdb.connect()
+    try:
+        con.register("keys", keys)
+        return con.sql("SELECT sha1(k) AS h FROM keys ORDER BY i").to_arrow_table()["h"] \
+            .combine_chunks()
+    finally:
+        con.close()
+
+
+def check_unique(raw: RawTable, ids: pd.Series, column: str | None, what: str) -> None:
+    """Raise naming both lines when two records share an id."""
+    later = ids.duplicated(keep="first").to_numpy()
+    if later.any():
+        j = int(np.flatnonzero(later)[0])
+        i = int(np.flatnonzero((ids == ids.iloc[j]).to_numpy())[0])
+        raise raw.error(j, column, f"duplicate of line {raw.lines()[i]}: {what} {ids.iloc[j]!r}")
+
+
+def check_dates(frame: pd.DataFrame, allowed: Iterable[dt.date], *, file: str = "<frame>",
+                lines: np.ndarray | None = None, column: str | None = "trade_date") -> None:
+    """Raise IngestError naming the first row whose ``trade_date`` is not in ``allowed``.
+
+    ``lines`` gives each row's line in the file; by default row ``i`` is line ``i + 2`` (a frame in
+    file order, one record per line, as the parsers return it).
+    """
+    allowed_days = pd.DatetimeIndex(pd.to_datetime(sorted(set(allowed))))
+    days = pd.to_datetime(frame["trade_date"])
+    bad = ~days.isin(allowed_days).to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        line = int(lines[i]) if lines is not None else i + 2
+        shown = ", ".join(str(d.date()) for d in allowed_days[:5]) + (
+            ", ..." if len(allowed_days) > 5 else "")
+        raise IngestError(file, line, column, f"trade date {days.iloc[i].date()} is outside the "
+                          f"expected partition(s) ({shown})")
+
+
+def non_session_warning(raw: RawTable, dates: pd.Series, calendar: str) -> None:
+    bad = [d for d in pd.unique(dates) if not is_session(calendar, pd.Timestamp(d).date())]
+    if bad:
+        raw.warnings.append(f"{raw.path.name}: fills on {len(bad)} day(s) that are not {calendar} "
+                            f"sessions (first {pd.Timestamp(min(bad)).date()})")
+
+
+def build_fills(raw: RawTable, cols: dict[str, object], *, source: str, calendar: str,
+                fill_id: pa.Array | None, hash_extra: list[pa.Array], id_column: str | None,
+                time_column: str, expected_dates: Iterable[dt.date] | None) -> pd.DataFrame:
+    """The FILLS frame from converted columns ``cols`` (ts as a UTC pandas Series; trader_id,
+    symbol, side, short_sale, qty, price, fees, liquidity, route, order_id, realized_pnl as Arrow
+    or numpy arrays). Assembled in Arrow and converted to pandas once (the result equals
+    ``FILLS.conform`` of itself); warnings go to ``frame.attrs[WARNINGS_ATTR]``."""
+    ts = cols["ts"]
+    dates = session_dates(ts, calendar)
+    ids = fill_id
+    if fill_id is None or fill_id.null_count:  # hash only when some row lacks a source id
+        hashed = content_hash([
+            cols["trader_id"], pa.array(ts.dt.as_unit("us").values.view("int64")),
+            cols["symbol"], cols["side"], cols["short_sale"], cols["qty"], cols["price"],
+            cols["fees"], cols["order_id"], *hash_extra])
+        ids = hashed if fill_id is None else pc.coalesce(fill_id, hashed)
+    if len(pc.unique(ids)) < len(ids):
+        what = "fill id" if fill_id is not None else "identical fill (content hash)"
+        check_unique(raw, ids.to_pandas(), id_column if fill_id is not None else None, what)
+    if expected_dates is not None:
+        check_dates(pd.DataFrame({"trade_date": dates}), expected_dates, file=str(raw.path),
+                    lines=raw.lines(), column=time_column)
+    non_session_warning(raw, dates, calendar)
+    arrays = {
+        **{k: v for k, v in cols.items() if k != "ts"},
+        "trade_date": dates.to_numpy().astype("datetime64[D]"),
+        "ts": pa.array(ts, type=FILLS.arrow.field("ts").type),
+        "notional": np.asarray(cols["qty"]) * np.asarray(cols["price"]),
+        "fill_id": ids, "source": pa.array([source] * len(ts), pa.string()),
+    }
+    table = pa.Table.from_arrays(
+        [pa.array(arrays[f.name]).cast(f.type) if not isinstance(arrays[f.name], pa.Array)
+         else arrays[f.name].cast(f.type) for f in FILLS.arrow], schema=FILLS.arrow)
+    out = table.to_pandas()
+    out.attrs[WARNINGS_ATTR] = list(raw.warnings)
+    return out
