@@ -1,0 +1,73 @@
+"""Every threshold of drift detection, performance decay and the retrain sensor, in one place.
+
+Sessions are counted on the trader's own rows (one features row per roster session) for the
+drift windows, and on the exchange calendar for the retrain cooldown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class MonitoringConfig:
+    """Knobs of the monitoring stage.
+
+    Drift (see ``drift.py`` for why these defaults):
+    reference_rows: the champion's reference window, the trader's last rows up to its training
+        cutoff (~1 year of sessions).
+    current_windows: lengths (rows) of the current windows tested, each ending at the check date.
+        The short one catches a level change within a week (KS power is bounded by the share of
+        changed rows in the window), the long one catches a subtle change over a month.
+    min_current_rows / min_reference_rows: fewer non-NaN values than this in a window -> that
+        column is not tested at that scale.
+    alpha: false-discovery level of the Benjamini-Hochberg correction across every (column,
+        window) test of one check; ``correction`` = ``bh`` or ``bonferroni``.
+    calibration_step / calibration_gap: pseudo-windows of the reference start every ``step``
+        rows and are compared with the reference minus the window and ``gap`` rows on each side.
+    min_inflation / max_inflation: bounds of the per-column inflation factor (genomic control).
+    test_predictions: also test ``p_large_loss`` (prediction drift) in the same family.
+    Decay:
+    decay_window_rows: latest labelled live rows used; min_decay_rows / min_decay_positives: the
+        minimums before any decay verdict.
+    max_auc_drop: AUC points below the training AUC that count as decay, *and* the live AUC's
+        one-sided upper bound (z = ``auc_z``) must be below the training AUC.
+    max_brier_rise: relative rise of the Brier score over training that counts as decay.
+    size_reduction: size cut on flagged days for the counterfactual benefit (fraction).
+    Retrain sensor:
+    cooldown_sessions: no retrain of a trader within this many sessions of the last one.
+    """
+
+    reference_rows: int = 250
+    current_windows: tuple[int, ...] = (5, 20)
+    min_current_rows: int = 5
+    min_reference_rows: int = 60
+    alpha: float = 0.002
+    correction: str = "bh"
+    calibration_step: int = 5
+    calibration_gap: int = 10
+    min_inflation: float = 1.0
+    max_inflation: float = 20.0
+    test_predictions: bool = True
+    decay_window_rows: int = 60
+    min_decay_rows: int = 40
+    min_decay_positives: int = 5
+    max_auc_drop: float = 0.10
+    auc_z: float = 1.645
+    max_brier_rise: float = 0.5
+    size_reduction: float = 0.5
+    cooldown_sessions: int = 20
+
+    def __post_init__(self) -> None:
+        if self.correction not in ("bh", "bonferroni"):
+            raise ValueError(f"correction must be 'bh' or 'bonferroni', got {self.correction!r}")
+        if not 0 < self.alpha < 1:
+            raise ValueError("alpha must be in (0, 1)")
+        if min(self.current_windows) < self.min_current_rows:
+            raise ValueError("every current window needs >= min_current_rows rows")
+
+    def to_dict(self) -> dict:
+        """JSON-safe dict (for run tags and asset metadata)."""
+        out = asdict(self)
+        out["current_windows"] = list(self.current_windows)
+        return out

@@ -1,0 +1,93 @@
+"""Drift checks: calibrated, corrected, and still able to see a real change."""
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from risk_dagster.monitoring.config import MonitoringConfig
+from risk_dagster.monitoring.drift import calibrate, drift_scores
+from risk_dagster.monitoring.measurement import false_alarm_rate, scan_drift
+from risk_dagster.monitoring.synthetic import synthetic_features
+
+CFG = MonitoringConfig()
+
+
+def _split(frame, trader="T0001", n_ref=250):
+    rows = frame[frame["trader_id"] == trader].reset_index(drop=True)
+    return rows.iloc[:n_ref], rows.iloc[n_ref:]
+
+
+def test_calibration_inflates_persistent_features_only():
+    frame = synthetic_features(n_traders=1, n_sessions=250, n_features=5, seed=3)
+    cal = calibrate(frame, [f"f{j:03d}" for j in range(5)], CFG)
+    assert cal.n_pseudo[5] >= 40
+    assert cal.factor("f000", 20) < 1.5  # i.i.d.
+    assert cal.factor("f004", 20) > 3.0  # AR(1) 0.97: 20 rows are ~one observation
+    assert cal.factor("f004", 20) > cal.factor("f002", 20)
+
+
+def test_thirty_independent_null_features_are_corrected_for_multiplicity():
+    rng = np.random.default_rng(11)
+    cols = [f"x{j}" for j in range(30)]
+    raw_any, alarms, n = 0, 0, 100
+    ref = pd.DataFrame(rng.normal(size=(250, 30)), columns=cols)
+    cal = calibrate(ref, cols, CFG)
+    for _ in range(n):
+        cur = pd.DataFrame(rng.normal(size=(20, 30)), columns=cols)
+        res = drift_scores(ref, cur, cols, CFG, calibration=cal, engine="scipy")
+        raw_any += bool((res.table.loc[res.table["window"] == 20, "p_value"] <= 0.05).any())
+        alarms += res.drifted
+    # Uncorrected, some feature "drifts" in ~1 - 0.95**30 = 79% of windows; corrected, almost none.
+    assert raw_any / n > 0.6
+    assert alarms / n <= 0.03
+
+
+def test_stationary_autocorrelated_firm_rarely_alarms():
+    frame = synthetic_features(n_traders=8, n_sessions=350, seed=21)
+    feats = [c for c in frame if c.startswith("f")]
+    scan = scan_drift(frame, feats, frame["trade_date"].iloc[249], CFG, check_every=5)
+    fa = false_alarm_rate(scan)
+    assert fa["n_trader_weeks"] == 8 * 20
+    assert fa["rate"] <= 0.05
+
+
+def test_without_calibration_persistent_features_alarm_often():
+    """The same stationary firm with calibration switched off (inflation fixed at 1)."""
+    frame = synthetic_features(n_traders=4, n_sessions=300, seed=21)
+    feats = [c for c in frame if c.startswith("f")]
+    raw = MonitoringConfig(max_inflation=1.0)
+    scan = scan_drift(frame, feats, frame["trade_date"].iloc[249], raw, check_every=5)
+    assert scan["drifted"].mean() > 0.3
+
+
+def test_clear_shift_is_detected_and_named():
+    change = dt.date(2025, 1, 6)
+    frame = synthetic_features(n_traders=1, n_sessions=300, seed=4, change_date=change,
+                               shift_features=("f000", "f001", "f005"), shift_sd=3.0)
+    ref, rest = _split(frame)
+    feats = [c for c in frame if c.startswith("f")]
+    cur = rest[rest["trade_date"] < change + dt.timedelta(days=7)]  # 5 sessions after the change
+    res = drift_scores(ref, cur, feats, CFG, engine="scipy")
+    assert res.drifted and res.score >= -np.log10(CFG.alpha)
+    assert {"f000", "f005"} <= set(res.drifted_features) <= {"f000", "f001", "f005"}
+    assert res.reason.startswith("drift: ") and "f000" in res.reason
+    assert res.drift_share == pytest.approx(len(res.drifted_features) / 30)
+
+
+def test_prediction_drift_reported_and_too_few_rows_not_tested():
+    frame = synthetic_features(n_traders=1, n_sessions=270, seed=6)
+    ref, cur = _split(frame)
+    cur = cur.assign(p_large_loss=0.9)
+    res = drift_scores(ref, cur, ["f000", "f002"], CFG, engine="scipy")
+    assert res.prediction_drifted and res.prediction_pvalue < 1e-6 and res.drifted_features == []
+    short = drift_scores(ref, cur.head(3), ["f000"], CFG, engine="scipy")
+    assert not short.drifted and short.reason.startswith("not tested")
+
+
+def test_missing_feature_raises():
+    frame = synthetic_features(n_traders=1, n_sessions=260, n_features=2, seed=1)
+    ref, cur = _split(frame)
+    with pytest.raises(KeyError):
+        drift_scores(ref, cur, ["f000", "nope"], CFG, engine="scipy")
