@@ -5,8 +5,9 @@ from __future__ import annotations
 import dagster as dg
 
 from risk_dagster.core.settings import Settings
+from risk_dagster.defs.assets import features as feature_assets
 from risk_dagster.defs.assets.ingest import raw_trades, trader_registry
-from risk_dagster.defs.jobs import inbox_ingest_job, ingest_job
+from risk_dagster.defs.jobs import daily_pipeline_job, inbox_ingest_job, ingest_job, labels_job
 from risk_dagster.defs.partitions import SETTINGS
 from risk_dagster.defs.resources import LakeResource, TradeSource
 from risk_dagster.defs.sensors import inbox_sensor
@@ -26,8 +27,11 @@ def build_resources(settings: Settings) -> dict:
 
 
 defs = dg.Definitions(
-    assets=[raw_trades, trader_registry],
-    jobs=[ingest_job, inbox_ingest_job],
+    assets=[raw_trades, trader_registry, feature_assets.trader_day_panel,
+            feature_assets.trader_features, feature_assets.risk_labels],
+    asset_checks=[feature_assets.check_panel_one_row_per_trader_day,
+                  feature_assets.check_features_point_in_time, feature_assets.check_label_balance],
+    jobs=[ingest_job, daily_pipeline_job, labels_job, inbox_ingest_job],
     sensors=[inbox_sensor],
     resources=build_resources(SETTINGS),
 )

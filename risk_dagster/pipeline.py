@@ -83,13 +83,13 @@ def run_demo(settings: Settings, defs: dg.Definitions, instance: dg.DagsterInsta
     print(f"Simulated firm: {settings.sim_traders} traders, seed {settings.sim_seed}, "
           f"{first}..{last}, calendar {settings.calendar}\nData directory: {settings.data_dir}",
           flush=True)
-    stages = [run_job(defs, instance, "ingest_job", first=first, last=last)]
+    stages = [run_job(defs, instance, "daily_pipeline_job", first=first, last=last)]
     _print_stage(stages[-1])
     if not all(s.success for s in stages):
         print("A stage failed; see the run in the UI (risk-dagster dev) for the error.")
         return 1
     print(f"Outputs: {settings.data_dir} (Parquet lake: raw_fills/, raw_totals/, ground_truth/, "
-          f"trader_registry/)\nRun history: {os.environ['DAGSTER_HOME']} — open it with "
+          f"trader_registry/, trader_day_panel/, trader_features/, risk_labels/)\nRun history: {os.environ['DAGSTER_HOME']} — open it with "
           "`risk-dagster dev`.")
     return 0
 

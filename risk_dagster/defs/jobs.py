@@ -15,6 +15,17 @@ ingest_job = dg.define_asset_job(
     "register new traders.",
 )
 
+daily_pipeline_job = dg.define_asset_job(
+    "daily_pipeline_job",
+    selection=dg.AssetSelection.groups("ingest", "features"),
+    description="Everything date-partitioned for a range of dates: ingest, panel, features, labels.",
+)
+labels_job = dg.define_asset_job(
+    "labels_job",
+    selection=dg.AssetSelection.assets("risk_labels"),
+    description="Refresh labels of recent dates once their next session is ingested.",
+)
+
 
 class InboxFilesConfig(dg.Config):
     source: str

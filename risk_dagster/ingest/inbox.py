@@ -25,6 +25,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -149,12 +150,18 @@ def landing_changes(data_dir: Path, since: float) -> dict[str, float]:
     return changes
 
 
-def read_landed(data_dir: Path, table: str, days: list[str]) -> pd.DataFrame:
+def read_landed(data_dir: Path, table: str, days: list[str]) -> pa.Table:
     """Canonical rows landed for ``days``; the latest batch wins per (date, trader)."""
     schema = TABLES[table]
-    paths = [p for d in days for p in landed_files(data_dir, table, d)]
+    per_day = [landed_files(data_dir, table, d) for d in days]
+    paths = [str(p) for files in per_day for p in files]
     if not paths:
-        return schema.empty()
-    frame = pa.concat_tables([pq.read_table(p) for p in paths]).to_pandas()
-    latest = frame.groupby(["trade_date", "trader_id"])["landed_at"].transform("max")
-    return schema.conform(frame[frame["landed_at"] == latest])
+        return schema.arrow.empty_table()
+    if all(len(files) <= 1 for files in per_day):  # one batch per date: nothing to supersede
+        return pa.concat_tables(pq.read_table(p, columns=schema.names) for p in paths).cast(schema.arrow)
+    con = duckdb.connect()
+    rel = con.sql(
+        "SELECT * FROM read_parquet($paths, union_by_name = true) "
+        "QUALIFY landed_at = max(landed_at) OVER (PARTITION BY trade_date, trader_id)",
+        params={"paths": paths})
+    return rel.to_arrow_table().select(schema.names).cast(schema.arrow)

@@ -11,12 +11,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from collections.abc import Iterable
+
 import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from risk_dagster.core.schemas import FILLS, TOTALS, TableSchema
+from risk_dagster.core.lake import Lake
+from risk_dagster.core.schemas import FILLS, GROUND_TRUTH, TOTALS, TableSchema
 from risk_dagster.ingest.partition_checks import (
     CheckOutcome,
     blocking_failures,
@@ -82,3 +86,76 @@ def split_by_date(table: pa.Table, dates: list[dt.date]) -> dict[dt.date, pa.Tab
     lo = np.searchsorted(days, keys, side="left")
     hi = np.searchsorted(days, keys, side="right")
     return {d: table.slice(int(a), int(b - a)) for d, a, b in zip(dates, lo, hi, strict=True)}
+
+
+class BlockingCheckFailure(Exception):
+    """Raised by ``ingest_batches`` when a chunk fails a blocking check; nothing was stored."""
+
+    def __init__(self, failed: list[CheckOutcome]):
+        self.failed = failed
+        super().__init__("raw data failed blocking checks: "
+                         + "; ".join(f"{o.name}: {o.detail}" for o in failed))
+
+
+class IngestStats:
+    """Totals over the chunks of one ingestion, and the worst outcome of each check."""
+
+    def __init__(self):
+        self.fills = self.totals = self.derived = self.truth = 0
+        self.net_pnl = 0.0
+        self.traders: set[str] = set()
+        self.fill_dates: set = set()
+        self.outcomes: dict[str, CheckOutcome] = {}
+
+    def add(self, raw: RawPartitions, truth: pa.Table | None) -> None:
+        self.fills += raw.fills.num_rows
+        self.totals += raw.totals.num_rows
+        self.derived += raw.derived_totals
+        self.truth += 0 if truth is None else truth.num_rows
+        self.net_pnl += float(pc.sum(raw.totals["net_pnl"]).as_py() or 0.0)
+        self.traders.update(pc.unique(raw.fills["trader_id"]).to_pylist())
+        self.fill_dates.update(pc.unique(raw.fills["trade_date"]).to_pylist())
+        for o in raw.outcomes:
+            seen = self.outcomes.get(o.name)
+            if seen is None or (seen.passed and not o.passed):
+                self.outcomes[o.name] = o
+            elif not o.passed:
+                self.outcomes[o.name] = CheckOutcome(o.name, False, o.blocking, o.detail,
+                                                     seen.failures + o.failures, seen.examples)
+
+
+def _stage_dates(stage: Lake, dates, fills, totals, truth) -> None:
+    tables = {"raw_fills": fills, "raw_totals": totals}
+    if truth is not None:
+        tables["ground_truth"] = truth.sort_by([("trade_date", "ascending"), ("trader_id", "ascending")])
+    for asset, table in tables.items():
+        for day, part in split_by_date(table, dates).items():
+            stage.write(asset, "date", day.isoformat(), part)
+
+
+def ingest_batches(batches: Iterable, lake: Lake, dates: list[dt.date], calendar: str, *,
+                   with_truth: bool) -> IngestStats:
+    """Validate and store the raw partitions of ``dates`` from a source's chunks.
+
+    ``batches`` yields objects with ``dates``, ``fills``, ``totals`` and ``truth`` (one chunk of
+    dates each). Every partition is staged and replaces the stored one only when all chunks pass
+    the blocking checks; otherwise BlockingCheckFailure is raised and the lake is unchanged.
+    Dates no chunk covers (closed sessions, days outside the source) become empty partitions,
+    so a re-run also clears rows a date no longer has.
+    """
+    stats = IngestStats()
+    covered: set[dt.date] = set()
+    with lake.staged() as stage:
+        for batch in batches:
+            raw = prepare_raw_partitions(batch.fills, batch.totals, batch.dates, calendar)
+            failed = blocking_failures(raw.outcomes)
+            if failed:
+                raise BlockingCheckFailure(failed)
+            truth = None if batch.truth is None else to_canonical(batch.truth, GROUND_TRUTH)
+            _stage_dates(stage, batch.dates, raw.fills, raw.totals, truth)
+            stats.add(raw, truth)
+            covered.update(batch.dates)
+        _stage_dates(stage, [d for d in dates if d not in covered], FILLS.arrow.empty_table(),
+                     TOTALS.arrow.empty_table(),
+                     GROUND_TRUTH.arrow.empty_table() if with_truth else None)
+    return stats

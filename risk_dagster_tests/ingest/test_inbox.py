@@ -27,7 +27,7 @@ def test_good_file_lands_and_is_archived(tmp_path):
     assert result.status == "landed", result.error
     assert result.dates == ["2024-01-03"] and result.rows == 4
     assert not path.exists() and result.moved_to.exists()
-    landed = read_landed(tmp_path, "fills", ["2024-01-03"])
+    landed = read_landed(tmp_path, "fills", ["2024-01-03"]).to_pandas()
     assert len(landed) == 4 and set(landed["trade_date"]) == {dt.date(2024, 1, 3)}
     # the same file dropped again replaces its landing file instead of doubling the rows
     again = _drop(tmp_path, "fills.csv", [HEADER] + [ROW.format(m=m, side="BS"[m % 2]) for m in range(4)])
@@ -46,7 +46,7 @@ def test_bad_file_is_rejected_with_an_error_file_and_nothing_lands(tmp_path):
     error_file = result.moved_to.with_name(result.moved_to.name + ".error.txt")
     assert result.moved_to.parent == tmp_path / "rejected" / "propreports"
     assert "line 3" in error_file.read_text()
-    assert read_landed(tmp_path, "fills", ["2024-01-03"]).empty
+    assert read_landed(tmp_path, "fills", ["2024-01-03"]).num_rows == 0
 
 
 def test_sensor_requests_inbox_runs_then_landed_dates(tmp_path):

@@ -6,7 +6,6 @@ import datetime as dt
 
 import dagster as dg
 import pandas as pd
-import pyarrow.compute as pc
 
 from risk_dagster.core.calendar import is_session
 from risk_dagster.core.schemas import FILLS, GROUND_TRUTH, TOTALS
@@ -14,8 +13,8 @@ from risk_dagster.core.trader_ids import validate_trader_id
 from risk_dagster.defs.metadata import column_schema, markdown_table
 from risk_dagster.defs.partitions import TRADER_PARTITIONS_NAME, date_partitions, single_run
 from risk_dagster.defs.resources import LakeResource, TradeSource
-from risk_dagster.ingest.partition_checks import CheckOutcome, blocking_failures
-from risk_dagster.ingest.raw_partitions import prepare_raw_partitions, split_by_date, to_canonical
+from risk_dagster.ingest.partition_checks import CheckOutcome
+from risk_dagster.ingest.raw_partitions import BlockingCheckFailure, ingest_batches
 
 FILLS_CHECKS = ["fills_schema", "fills_no_null_keys", "fills_positive_price_qty", "fills_known_sides",
                 "fills_unique", "fills_in_partition", "fills_valid_trader_ids"]
@@ -59,32 +58,15 @@ def _check_result(outcome: CheckOutcome, asset: str) -> dg.AssetCheckResult:
     can_subset=False,
 )
 def raw_trades(context: dg.AssetExecutionContext, lake: LakeResource, source: TradeSource):
-    """Fetch the run's dates from the source in chunks, validate, and replace their partitions.
-
-    Every partition of the run is staged and replaces the stored one only when all chunks pass
-    the blocking checks, so a failed run leaves the lake as it was.
-    """
+    """Fetch the run's dates from the source in chunks, validate, and replace their partitions
+    (all of them or, when a blocking check fails, none)."""
     dates = [dt.date.fromisoformat(k) for k in context.partition_keys]
-    stats = IngestStats()
-    with lake.lake.staged() as stage:
-        covered: set[dt.date] = set()
-        for batch in source.iter_batches(dates):
-            raw = prepare_raw_partitions(batch.fills, batch.totals, batch.dates, source.calendar)
-            failed = blocking_failures(raw.outcomes)
-            if failed:  # raising discards the staged partitions
-                raise dg.Failure(
-                    description="raw data failed blocking checks: "
-                    + "; ".join(f"{o.name}: {o.detail}" for o in failed),
-                    metadata={o.name: dg.MetadataValue.json(o.examples) for o in failed})
-            truth = None if batch.truth is None else to_canonical(batch.truth, GROUND_TRUTH)
-            _stage_dates(stage, batch.dates, raw.fills, raw.totals, truth)
-            stats.add(raw, truth)
-            covered.update(batch.dates)
-        # dates no chunk covered (closed sessions, days outside the source) become empty
-        # partitions, so a re-run also clears rows that a date no longer has
-        _stage_dates(stage, [d for d in dates if d not in covered], FILLS.arrow.empty_table(),
-                     TOTALS.arrow.empty_table(), GROUND_TRUTH.arrow.empty_table()
-                     if source.kind == "simulator" else None)
+    try:
+        stats = ingest_batches(source.iter_batches(dates), lake.lake, dates, source.calendar,
+                               with_truth=source.kind == "simulator")
+    except BlockingCheckFailure as exc:
+        raise dg.Failure(description=str(exc), metadata={
+            o.name: dg.MetadataValue.json(o.examples) for o in exc.failed}) from exc
     closed = sum(not is_session(source.calendar, d) for d in dates)
     common = {"source": source.describe(), "dates": len(dates), "first_date": dates[0].isoformat(),
               "last_date": dates[-1].isoformat(), "closed_sessions": closed}
@@ -101,42 +83,6 @@ def raw_trades(context: dg.AssetExecutionContext, lake: LakeResource, source: Tr
         yield dg.MaterializeResult(asset_key="ground_truth", metadata={**common, "rows": stats.truth})
     for outcome in stats.outcomes.values():
         yield _check_result(outcome, "raw_fills" if outcome.name.startswith("fills") else "raw_totals")
-
-
-def _stage_dates(stage, dates, fills, totals, truth) -> None:
-    tables = {"raw_fills": fills, "raw_totals": totals}
-    if truth is not None:
-        tables["ground_truth"] = truth.sort_by([("trade_date", "ascending"), ("trader_id", "ascending")])
-    for asset, table in tables.items():
-        for day, part in split_by_date(table, dates).items():
-            stage.write(asset, "date", day.isoformat(), part)
-
-
-class IngestStats:
-    """Totals over the chunks of one run, and the worst outcome of each check."""
-
-    def __init__(self):
-        self.fills = self.totals = self.derived = self.truth = 0
-        self.net_pnl = 0.0
-        self.traders: set[str] = set()
-        self.fill_dates: set = set()
-        self.outcomes: dict[str, CheckOutcome] = {}
-
-    def add(self, raw, truth) -> None:
-        self.fills += raw.fills.num_rows
-        self.totals += raw.totals.num_rows
-        self.derived += raw.derived_totals
-        self.truth += 0 if truth is None else truth.num_rows
-        self.net_pnl += float(pc.sum(raw.totals["net_pnl"]).as_py() or 0.0)
-        self.traders.update(pc.unique(raw.fills["trader_id"]).to_pylist())
-        self.fill_dates.update(pc.unique(raw.fills["trade_date"]).to_pylist())
-        for o in raw.outcomes:
-            seen = self.outcomes.get(o.name)
-            if seen is None or (seen.passed and not o.passed):
-                self.outcomes[o.name] = o
-            elif not o.passed:
-                self.outcomes[o.name] = CheckOutcome(o.name, False, o.blocking, o.detail,
-                                                     seen.failures + o.failures, seen.examples)
 
 
 def registry_from_lake(con) -> pd.DataFrame:

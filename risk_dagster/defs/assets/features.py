@@ -1,0 +1,156 @@
+"""Feature assets: the trader-day panel, the point-in-time feature table and the labels.
+
+All three are partitioned by trading date and backfill a range of dates in one run. Features
+and labels read the whole panel history they need (features: every date up to the run's last;
+labels: every date, as they look forward), so a date's values do not depend on how the run was
+sliced.
+"""
+
+import datetime as dt
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+
+from risk_dagster.defs.metadata import markdown_table
+from risk_dagster.defs.partitions import date_partitions, single_run
+from risk_dagster.defs.resources import LakeResource, TradeSource
+from risk_dagster.features import build_features, feature_catalog
+from risk_dagster.labels import build_labels
+from risk_dagster.panel import build_trader_day_panel
+
+_OWNERS = ["team:risk-engineering"]
+# Label balance outside these bounds means the label definition is broken (e.g. 99% one class).
+LABEL_RATE_BOUNDS = (0.02, 0.40)
+
+
+def run_dates(context) -> list[dt.date]:
+    return [dt.date.fromisoformat(k) for k in context.partition_keys]
+
+
+def write_dates(lake, asset: str, frame: pd.DataFrame, dates: list[dt.date]) -> None:
+    """Replace the partitions of ``dates`` (dates without rows become empty partitions)."""
+    groups = dict(tuple(frame.groupby("trade_date", sort=False))) if len(frame) else {}
+    empty = frame.iloc[0:0]
+    with lake.staged() as stage:
+        for day in dates:
+            stage.write(asset, "date", day.isoformat(), groups.get(day, empty))
+
+
+def read_panel(lake, until: dt.date | None = None) -> pd.DataFrame:
+    """The stored panel (every date, or every date up to ``until``), ordered by date and trader."""
+    con = lake.connect(["trader_day_panel"])
+    sql = "SELECT * FROM trader_day_panel"
+    params = []
+    if until is not None:
+        sql += " WHERE trade_date <= ?"
+        params = [until]
+    frame = con.execute(sql + " ORDER BY trade_date, trader_id", params).df()
+    frame["trade_date"] = pd.to_datetime(frame["trade_date"]).dt.date
+    return frame
+
+
+@dg.asset(
+    deps=["raw_fills", "raw_totals"], partitions_def=date_partitions, backfill_policy=single_run,
+    group_name="features", kinds={"parquet", "duckdb"}, owners=_OWNERS,
+    description="One row per trader on the roster per session: P&L, activity, fills aggregates, "
+    "intraday behaviour. A roster day without fills is traded=false, never a fabricated 0.",
+)
+def trader_day_panel(context: dg.AssetExecutionContext, lake: LakeResource,
+                     source: TradeSource) -> dg.MaterializeResult:
+    dates = run_dates(context)
+    panel = build_trader_day_panel(lake.lake, dates, calendar=source.calendar)
+    write_dates(lake.lake, "trader_day_panel", panel, dates)
+    traded = panel["traded"].astype(bool) if len(panel) else pd.Series(dtype=bool)
+    return dg.MaterializeResult(metadata={
+        "rows": len(panel), "dates": len(dates), "traders": int(panel["trader_id"].nunique()),
+        "traded_share": float(traded.mean()) if len(panel) else 0.0,
+        "columns": len(panel.columns),
+        "path": dg.MetadataValue.path(str(lake.lake.asset_dir("trader_day_panel")))})
+
+
+@dg.asset_check(asset="trader_day_panel", blocking=True,
+                description="Each stored date has exactly one row per trader on the roster.")
+def check_panel_one_row_per_trader_day(lake: LakeResource) -> dg.AssetCheckResult:
+    con = lake.lake.connect(["trader_day_panel"])
+    dup = con.execute("SELECT count(*) FROM (SELECT trade_date, trader_id FROM trader_day_panel "
+                      "GROUP BY ALL HAVING count(*) > 1)").fetchone()[0]
+    untraded_with_pnl = con.execute(
+        "SELECT count(*) FROM trader_day_panel WHERE NOT traded AND net_pnl IS NOT NULL").fetchone()[0]
+    return dg.AssetCheckResult(passed=dup == 0 and untraded_with_pnl == 0, metadata={
+        "duplicated_trader_days": int(dup), "untraded_days_with_net_pnl": int(untraded_with_pnl)})
+
+
+@dg.asset(
+    deps=["trader_day_panel"], partitions_def=date_partitions, backfill_policy=single_run,
+    group_name="features", kinds={"parquet", "pandas"}, owners=_OWNERS,
+    description="Features known at the close of D for predicting D+1 (catalog in metadata).",
+)
+def trader_features(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
+    dates = run_dates(context)
+    features = build_features(read_panel(lake.lake, until=max(dates)))
+    features = features[features["trade_date"].isin(set(dates))]
+    write_dates(lake.lake, "trader_features", features, dates)
+    catalog = feature_catalog()
+    catalog_path = lake.lake.write_table("trader_features_catalog", catalog)
+    return dg.MaterializeResult(metadata={
+        "rows": len(features), "features": len(catalog),
+        "by_category": dg.MetadataValue.json(catalog["category"].value_counts().to_dict()),
+        "catalog": markdown_table(catalog, max_rows=len(catalog)),
+        "catalog_path": dg.MetadataValue.path(str(catalog_path)),
+        "nan_share": float(features.iloc[:, 2:].isna().to_numpy().mean()) if len(features) else 0.0})
+
+
+@dg.asset_check(asset="trader_features", blocking=True,
+                description="Point in time: features at a date recomputed from the panel cut at "
+                "that date equal the stored ones (nothing after D leaks into D).")
+def check_features_point_in_time(context: dg.AssetCheckExecutionContext,
+                                 lake: LakeResource) -> dg.AssetCheckResult:
+    stored_dates = lake.lake.keys("trader_features", "date")
+    panel = read_panel(lake.lake)
+    if not stored_dates or panel.empty:
+        return dg.AssetCheckResult(passed=True, metadata={"note": "nothing stored yet"})
+    # the middle stored date: it has history before it and (usually) stored dates after it
+    probe = dt.date.fromisoformat(stored_dates[len(stored_dates) // 2])
+    stored = lake.lake.read_df("trader_features", "date", [probe.isoformat()])
+    recomputed = build_features(panel[panel["trade_date"] <= probe])
+    recomputed = recomputed[recomputed["trade_date"] == probe]
+    cols = [c for c in stored.columns if c not in ("trade_date", "trader_id")]
+    a = stored.sort_values("trader_id")[cols].to_numpy(float)
+    b = recomputed.sort_values("trader_id")[cols].to_numpy(float)
+    same = a.shape == b.shape and np.allclose(a, b, rtol=1e-9, atol=1e-9, equal_nan=True)
+    return dg.AssetCheckResult(passed=bool(same), metadata={
+        "probe_date": probe.isoformat(), "rows": len(stored), "features": len(cols)})
+
+
+@dg.asset(
+    deps=["trader_day_panel"], partitions_def=date_partitions, backfill_policy=single_run,
+    group_name="features", kinds={"parquet", "pandas"}, owners=_OWNERS,
+    description="For each trader-day D, the outcome of the trader's next traded session: net "
+    "P&L, large loss (threshold from data before D only), drawdown breach; 'pending' until known.",
+)
+def risk_labels(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
+    dates = run_dates(context)
+    labels = build_labels(read_panel(lake.lake))
+    labels = labels[labels["trade_date"].isin(set(dates))]
+    write_dates(lake.lake, "risk_labels", labels, dates)
+    complete = labels[labels["label_status"] == "complete"]
+    return dg.MaterializeResult(metadata={
+        "rows": len(labels), "complete": len(complete),
+        "pending": int((labels["label_status"] == "pending").sum()),
+        "no_next_trade": int((labels["label_status"] == "no_next_trade").sum()),
+        "large_loss_rate": float(complete["large_loss"].astype(float).mean()) if len(complete) else 0.0,
+        "dd_breach_rate": float(complete["dd_breach"].astype(float).mean()) if len(complete) else 0.0})
+
+
+@dg.asset_check(asset="risk_labels", blocking=True,
+                description=f"Large-loss rate among complete labels within {LABEL_RATE_BOUNDS}.")
+def check_label_balance(lake: LakeResource) -> dg.AssetCheckResult:
+    con = lake.lake.connect(["risk_labels"])
+    n, rate = con.execute("SELECT count(*), avg(large_loss::DOUBLE) FROM risk_labels "
+                          "WHERE label_status = 'complete' AND large_loss IS NOT NULL").fetchone()
+    lo, hi = LABEL_RATE_BOUNDS
+    passed = n == 0 or (rate is not None and lo <= rate <= hi)
+    return dg.AssetCheckResult(passed=bool(passed), metadata={
+        "complete_labels": int(n), "large_loss_rate": float(rate or 0.0),
+        "bounds": f"{lo}..{hi}"})

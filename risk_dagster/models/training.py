@@ -1,0 +1,175 @@
+"""Train the candidate families of one trader (or the pooled model) with walk-forward validation.
+
+For each outer fold (expanding, purged, embargoed) the training rows are split into a fit part
+and a later calibration slice; feature selection and Optuna tuning see the fit part only, the
+calibration slice sets the probability mapping, and the test fold is only ever predicted. The
+final (serving) fit repeats the same steps on every complete label up to the cut-off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from threadpoolctl import threadpool_limits
+
+from risk_dagster.models.baselines import fit_logistic, fit_rules
+from risk_dagster.models.config import KEY_COLUMNS, POOLED, RULE_FEATURES, TrainingConfig
+from risk_dagster.models.frames import (
+    feature_columns, fingerprint, normalize_by_trader, training_frame,
+)
+from risk_dagster.models.lgbm import subsample_rows, fit_lgbm
+from risk_dagster.models.metrics import oos_metrics
+from risk_dagster.models.selection import select_features
+from risk_dagster.models.splits import calibration_split, walk_forward_splits
+from risk_dagster.models.tuning import make_storage
+
+PRED_COLUMNS = ["trade_date", "trader_id", "model", "fold", "p_large_loss", "pred_pnl", "var_05"]
+
+
+@dataclass
+class CandidateResult:
+    """oos_predictions: the 'Model predictions' contract frame (every test-fold row, per family);
+    final_models: family -> fitted model for serving (``save_model`` writes it);
+    cv_metrics: family -> ``oos_metrics`` dict; fold_details: per fold, what each family chose."""
+
+    oos_predictions: pd.DataFrame
+    final_models: dict[str, object]
+    cv_metrics: dict[str, dict]
+    fold_details: list[dict] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Run:
+    cfg: TrainingConfig
+    owner: str
+    columns: list[str]
+    run_id: str
+    storage: object
+
+
+def _fit_pooled(train: pd.DataFrame, run: _Run, tag: str) -> tuple[dict, dict]:
+    cfg = run.cfg
+    y = train["large_loss"].to_numpy(np.int64)
+    info: dict = {"n_train": len(train), "positives": int(y.sum())}
+    if len(train) < cfg.min_pooled_rows or y.sum() < cfg.min_trader_positives:
+        return {}, info
+    fit_idx, calib_idx = calibration_split(train["trade_date"], train["label_date"], cfg)
+    sel = train.iloc[subsample_rows(fit_idx, cfg.max_tuning_rows, cfg.seed)]
+    selected = select_features(sel[run.columns], sel["large_loss"].to_numpy(),
+                               sel["next_net_pnl"].to_numpy(), cfg)
+    model, info["pooled_lgbm"] = fit_lgbm(
+        train, fit_idx, calib_idx, selected, cfg, family="pooled_lgbm", owner=POOLED,
+        study_name=f"{run.run_id}.pooled_lgbm.{POOLED}.{tag}", n_trials=cfg.pooled_n_trials,
+        storage=run.storage, trader_categories=sorted(train["trader_id"].unique()))
+    return {"pooled_lgbm": model}, info
+
+
+def _fit_trader(train: pd.DataFrame, run: _Run, tag: str) -> tuple[dict, dict]:
+    cfg = run.cfg
+    y = train["large_loss"].to_numpy(np.int64)
+    n, pos = len(train), int(y.sum())
+    info: dict = {"n_train": n, "positives": pos}
+    if n < cfg.min_baseline_rows or pos < cfg.min_baseline_positives:
+        return {}, info
+    fit_idx, calib_idx = calibration_split(train["trade_date"], train["label_date"], cfg)
+    fit, calib = train.iloc[fit_idx], train.iloc[calib_idx]
+    selected = select_features(fit[run.columns], fit["large_loss"].to_numpy(),
+                               fit["next_net_pnl"].to_numpy(), cfg)
+    info["selected"] = selected
+    models: dict = {}
+    if selected:
+        models["logistic"] = fit_logistic(fit, calib, selected[: cfg.logistic_features], cfg,
+                                          run.owner)
+    if all(c in train.columns for c in RULE_FEATURES):
+        models["rules"] = fit_rules(train, cfg, run.owner)
+    if selected and n >= cfg.min_trader_rows and pos >= cfg.min_trader_positives:
+        models["trader_lgbm"], info["trader_lgbm"] = fit_lgbm(
+            train, fit_idx, calib_idx, selected, cfg, family="trader_lgbm", owner=run.owner,
+            study_name=f"{run.run_id}.trader_lgbm.{run.owner}.{tag}", n_trials=cfg.n_trials,
+            storage=run.storage)
+    return models, info
+
+
+def _predict_rows(model, history: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """Predictions for ``rows`` (keys), computed over the owner's full feature history so that
+    trailing and expanding statistics are the ones serving would see."""
+    pred = model.predict(history)
+    pred[list(KEY_COLUMNS)] = history[list(KEY_COLUMNS)].to_numpy()
+    pred["trade_date"] = pd.to_datetime(pred["trade_date"])
+    return rows[list(KEY_COLUMNS)].merge(pred, on=list(KEY_COLUMNS), how="left")
+
+
+def _training_window(train: pd.DataFrame, cfg: TrainingConfig) -> dict:
+    return {
+        "first_trade_date": train["trade_date"].min().date().isoformat(),
+        "last_trade_date": train["trade_date"].max().date().isoformat(),
+        "last_label_date": train["label_date"].max().date().isoformat(),
+        "cutoff": cfg.cutoff.isoformat() if cfg.cutoff else None,
+    }
+
+
+def train_candidates(
+    features: pd.DataFrame, labels: pd.DataFrame, trader_id: str | None,
+    cfg: TrainingConfig = TrainingConfig(),
+) -> CandidateResult:
+    """Walk-forward out-of-sample predictions and final serving models.
+
+    features: the trader_features frame (``trade_date, trader_id`` + numeric features; all
+    traders for the pooled model, or at least ``trader_id``'s rows); labels: risk_labels.
+    trader_id None -> the ``pooled_lgbm`` family over every trader; a trader id -> that trader's
+    ``logistic``, ``rules`` and (with enough history) ``trader_lgbm``. Families that lack data
+    in a fold are absent from that fold's predictions. Runs single-threaded (LightGBM
+    ``num_threads=1``, BLAS limited to 1 thread): parallelise over traders instead.
+    """
+    with threadpool_limits(limits=1):
+        return _train_candidates(features, labels, trader_id, cfg)
+
+
+def _train_candidates(
+    features: pd.DataFrame, labels: pd.DataFrame, trader_id: str | None, cfg: TrainingConfig,
+) -> CandidateResult:
+    pooled = trader_id is None
+    history = features if pooled else features[features["trader_id"] == trader_id]
+    history = history.sort_values(list(KEY_COLUMNS)).reset_index(drop=True)
+    columns = feature_columns(history)
+    design = history
+    if pooled:
+        z = normalize_by_trader(history, columns, cfg.norm_min_periods)
+        design = pd.concat([history[list(KEY_COLUMNS)], z], axis=1)
+    data = training_frame(design, labels)
+    run = _Run(cfg, POOLED if pooled else trader_id, columns, fingerprint(data)[:12],
+               make_storage(cfg.optuna_storage))
+    fit_fn = _fit_pooled if pooled else _fit_trader
+
+    preds, details = [], []
+    for f in walk_forward_splits(data["trade_date"], data["label_date"], cfg):
+        models, info = fit_fn(data.iloc[f.train_idx].reset_index(drop=True), run, f"fold{f.fold}")
+        test = data.iloc[f.test_idx]
+        for family, model in models.items():
+            preds.append(_predict_rows(model, history, test).assign(model=family, fold=f.fold))
+        details.append({"fold": f.fold, "test_start": str(f.test_start),
+                        "test_end": str(f.test_end), **info})
+    oos = (pd.concat(preds, ignore_index=True)[PRED_COLUMNS] if preds
+           else pd.DataFrame(columns=PRED_COLUMNS))
+    oos["trade_date"] = pd.to_datetime(oos["trade_date"]).dt.date
+    cv = {}
+    for family, part in oos.groupby("model"):
+        truth = part[list(KEY_COLUMNS)].assign(trade_date=pd.to_datetime(part["trade_date"]))
+        truth = truth.merge(data[list(KEY_COLUMNS) + ["large_loss", "next_net_pnl"]],
+                            on=list(KEY_COLUMNS), how="left")
+        cv[str(family)] = oos_metrics(part, truth)
+
+    final = data if cfg.cutoff is None else data[data["label_date"] <= pd.Timestamp(cfg.cutoff)]
+    final = final.reset_index(drop=True)
+    final_models, final_info = fit_fn(final, run, "final") if len(final) else ({}, {})
+    for family, model in final_models.items():
+        model.meta = {
+            "cv_metrics": cv.get(family, {}), "training_window": _training_window(final, cfg),
+            "n_rows": len(final), "n_positives": int(final["large_loss"].sum()),
+            "data_fingerprint": fingerprint(final), "config": cfg.as_json(),
+            "features": list(model.features), "fit": final_info.get(family, {}),
+            "normalized_by_trader": pooled,
+        }
+    return CandidateResult(oos, final_models, cv, details)

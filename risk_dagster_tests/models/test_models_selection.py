@@ -1,0 +1,55 @@
+"""Feature selection and per-trader normalisation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from risk_dagster.models import TrainingConfig, select_features
+from risk_dagster.models.frames import normalize_by_trader, training_frame
+
+
+def test_selection_finds_the_signal_and_prunes_duplicates(synthetic):
+    features, labels = synthetic
+    data = training_frame(features[features.trader_id == "T0002"], labels)
+    X = data[[c for c in features.columns if c.startswith("f")]].copy()
+    X["f1_copy"] = X["f1"] * 2.0 + 1.0  # rank-identical to f1: must be pruned
+    cfg = TrainingConfig(max_features=6)
+    kept = select_features(X, data["large_loss"].to_numpy(), data["next_net_pnl"].to_numpy(), cfg)
+    assert len(kept) == 6
+    assert {"f1", "f2"} <= set(kept[:4])
+    assert not {"f1", "f1_copy"} <= set(kept)
+
+
+def test_selection_is_deterministic_and_ignores_constant_columns(synthetic):
+    features, labels = synthetic
+    data = training_frame(features[features.trader_id == "T0001"], labels)
+    X = data[["f1", "f2", "f3", "f4", "f5"]].assign(const=1.0, empty=np.nan)
+    args = (X, data["large_loss"].to_numpy(), data["next_net_pnl"].to_numpy(), TrainingConfig())
+    first = select_features(*args)
+    assert first == select_features(*args)
+    assert "const" not in first and "empty" not in first and len(first) == 5
+
+
+def test_normalisation_uses_only_strictly_earlier_rows():
+    frame = pd.DataFrame({
+        "trade_date": list(pd.bdate_range("2024-01-01", periods=6)) * 2,
+        "trader_id": ["A"] * 6 + ["B"] * 6,
+        "x": [1.0, 2.0, np.nan, 3.0, 10.0, 4.0, 100.0, 100.0, 100.0, 200.0, 300.0, 0.0],
+    }).sample(frac=1.0, random_state=0)  # row order must not matter
+    z = normalize_by_trader(frame, ["x"], min_periods=2)["x"]
+    a = frame.trader_id == "A"
+    by_date = z[a].set_axis(frame.loc[a, "trade_date"]).sort_index().to_numpy()
+    prior = [1.0, 2.0]
+    assert np.isnan(by_date[:2]).all() and np.isnan(by_date[2])  # < 2 priors; x missing
+    assert np.isclose(by_date[3], (3.0 - np.mean(prior)) / np.std(prior, ddof=1))
+    prior = [1.0, 2.0, 3.0]
+    assert np.isclose(by_date[4], (10.0 - np.mean(prior)) / np.std(prior, ddof=1))
+    # Changing a later row leaves earlier values untouched (point in time).
+    later = frame.copy()
+    last = (later.trader_id == "A") & (later.trade_date == later.trade_date.max())
+    later.loc[last, "x"] = 1e6
+    assert normalize_by_trader(later, ["x"], 2)["x"][~last].equals(z[~last])
+    # B: its constant prior history has std 0 -> NaN, not inf.
+    b = z[frame.trader_id == "B"].set_axis(frame.loc[frame.trader_id == "B", "trade_date"])
+    assert np.isnan(b.sort_index().iloc[3])
