@@ -15,6 +15,7 @@ from pathlib import Path
 import dagster as dg
 
 from risk_dagster.core.settings import Settings
+from risk_dagster.defs.partitions import TRADER_PARTITIONS_NAME
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
@@ -85,11 +86,23 @@ def run_demo(settings: Settings, defs: dg.Definitions, instance: dg.DagsterInsta
           flush=True)
     stages = [run_job(defs, instance, "daily_pipeline_job", first=first, last=last)]
     _print_stage(stages[-1])
+    if stages[-1].success:
+        traders = instance.get_dynamic_partitions(TRADER_PARTITIONS_NAME)
+        stages.append(run_job(defs, instance, "weekly_training_job", first=traders[0],
+                              last=traders[-1]))
+        _print_stage(stages[-1])
+    if stages[-1].success:  # the morning after the last session
+        stages.append(run_job(defs, instance, "score_date_job", first=last, last=last))
+        _print_stage(stages[-1])
     if not all(s.success for s in stages):
         print("A stage failed; see the run in the UI (risk-dagster dev) for the error.")
         return 1
-    print(f"Outputs: {settings.data_dir} (Parquet lake: raw_fills/, raw_totals/, ground_truth/, "
-          f"trader_registry/, trader_day_panel/, trader_features/, risk_labels/)\nRun history: {os.environ['DAGSTER_HOME']} — open it with "
+    live = sorted((settings.data_dir / "live").glob("20*"))
+    if live:
+        print(f"Recommendations: {live[-1] / 'recommendations.csv'}\n"
+              f"Report:          {live[-1] / 'report.html'}")
+    print(f"Model evaluation: {settings.data_dir / 'reports' / 'model_evaluation'}")
+    print(f"Outputs: {settings.data_dir} (Parquet lake, models/, reports/, live/)\nRun history: {os.environ['DAGSTER_HOME']} — open it with "
           "`risk-dagster dev`.")
     return 0
 

@@ -26,6 +26,24 @@ labels_job = dg.define_asset_job(
     description="Refresh labels of recent dates once their next session is ingested.",
 )
 
+weekly_training_job = dg.define_asset_job(
+    "weekly_training_job",
+    selection=dg.AssetSelection.groups("models"),
+    description="Retrain the pooled model and every trader's candidates (one run over all trader "
+    "partitions), then evaluate and pick champions.",
+)
+retrain_trader_job = dg.define_asset_job(
+    "retrain_trader_job",
+    selection=dg.AssetSelection.assets("trader_models", "model_evaluation"),
+    description="Retrain one trader's candidates (its partition) and re-pick champions.",
+)
+
+score_date_job = dg.define_asset_job(
+    "score_date_job",
+    selection=dg.AssetSelection.groups("recommendations"),
+    description="Score a date (or a range, as one run) and publish the recommendations.",
+)
+
 
 class InboxFilesConfig(dg.Config):
     source: str

@@ -105,3 +105,44 @@ class TradeSource(dg.ConfigurableResource):
                 return table.filter(pc.is_in(table["trade_date"], value_set=wanted))
 
             yield SourceBatch(chunk, keep(batch.fills), keep(batch.totals), keep(batch.truth))
+
+
+class ModelSettings(dg.ConfigurableResource):
+    """Training knobs a user may tune from the UI (the rest keep TrainingConfig's defaults)."""
+
+    n_trials: int = 15
+    pooled_n_trials: int = 10
+    n_folds: int = 4
+    timeout_s: float = 60.0
+    workers: int = 2
+    optuna_storage: str | None = None  # None (memory), "journal:<path>" or a database URL
+
+    def training_config(self):
+        from risk_dagster.models import TrainingConfig
+
+        return TrainingConfig(n_trials=self.n_trials, pooled_n_trials=self.pooled_n_trials,
+                              n_folds=self.n_folds, timeout_s=self.timeout_s,
+                              optuna_storage=self.optuna_storage)
+
+
+class RecommendationSettings(dg.ConfigurableResource):
+    """The thresholds a risk manager tunes most; the rest keep RecommendationConfig's defaults
+    (documented there). ``periods_per_year`` follows the calendar (252 sessions, 365 for 24/7)."""
+
+    default_capital_usd: float = 100_000.0
+    firm_capital_usd: float | None = None
+    kill_switch_share: float = 0.05
+    kill_switch_usd: float | None = None
+    firm_loss_share: float = 0.03
+    sharpe_min: float = 0.5
+    loss_streak_reduce: int = 4
+    p_warn: float = 0.20
+    p_reduce: float = 0.30
+    p_close_only: float = 0.45
+    max_model_age_days: int = 35
+    periods_per_year: int = 252
+
+    def to_config(self):
+        from risk_dagster.recommendations import RecommendationConfig
+
+        return RecommendationConfig(**self.model_dump())

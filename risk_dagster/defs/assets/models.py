@@ -1,0 +1,125 @@
+"""Model assets: the pooled model, per-trader candidates, and the evaluation that picks each
+trader's champion. Retrained weekly; one trader can be retrained alone (retrain_trader_job)."""
+
+import datetime as dt
+import json
+import time
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+
+from risk_dagster.defs.metadata import markdown_table
+from risk_dagster.defs.partitions import single_run, trader_partitions
+from risk_dagster.defs.resources import LakeResource, ModelSettings
+from risk_dagster.evaluation import EvaluationConfig, evaluate, select_champions, write_reports
+from risk_dagster.models import list_versions, read_champion, write_champion
+from risk_dagster.models.config import POOLED
+from risk_dagster.models.fleet import (MODELS_DIR, read_predictions, train_pooled, train_traders)
+
+_OWNERS = ["team:risk-engineering"]
+# a trader's models read every date of the features and labels
+_ALL_DATES = [dg.AssetDep(k, partition_mapping=dg.AllPartitionMapping())
+              for k in ("trader_features", "risk_labels")]
+REPORTS_DIR = "reports"
+
+
+@dg.asset(
+    deps=["trader_features", "risk_labels"], group_name="models", kinds={"lightgbm", "optuna"},
+    owners=_OWNERS, pool="model_store",
+    description="One LightGBM over all traders (trader id categorical, features normalised by "
+    "each trader's own history), walk-forward validated; serves traders with short history.",
+)
+def pooled_model(lake: LakeResource, models: ModelSettings) -> dg.MaterializeResult:
+    summary = train_pooled(str(lake.root), models.training_config())
+    return dg.MaterializeResult(metadata={
+        "seconds": summary["seconds"], "oos_rows": summary["oos_rows"],
+        "cv": dg.MetadataValue.json(summary["cv"]),
+        "auc": float(summary["cv"].get("pooled_lgbm", {}).get("auc") or 0.0),
+        "model_path": dg.MetadataValue.path(summary["paths"].get("pooled_lgbm", ""))})
+
+
+@dg.asset(
+    deps=_ALL_DATES, partitions_def=trader_partitions,
+    backfill_policy=single_run, group_name="models", kinds={"lightgbm", "optuna"}, owners=_OWNERS,
+    description="Per trader: logistic and rules baselines and, with enough history, a LightGBM; "
+    "out-of-sample predictions from purged walk-forward folds.",
+)
+def trader_models(context: dg.AssetExecutionContext, lake: LakeResource,
+                  models: ModelSettings) -> dg.MaterializeResult:
+    traders = list(context.partition_keys)
+    started = time.perf_counter()
+    summaries = train_traders(str(lake.root), traders, models.training_config(),
+                              workers=models.workers)
+    table = pd.DataFrame([{"trader_id": s["owner"], "families": ",".join(s["families"]),
+                           "seconds": s["seconds"], "oos_rows": s["oos_rows"],
+                           **{f"auc_{f}": m.get("auc") for f, m in s["cv"].items()}}
+                          for s in summaries])
+    return dg.MaterializeResult(metadata={
+        "traders": len(traders), "seconds": round(time.perf_counter() - started, 1),
+        "with_trader_lgbm": int(table["families"].str.contains("trader_lgbm").sum()),
+        "per_trader": markdown_table(table, max_rows=50)})
+
+
+def _champion_path(models_root: Path, trader_id: str, family: str) -> str | None:
+    owner = POOLED if family == "pooled_lgbm" else trader_id
+    versions = list_versions(models_root, owner, family)
+    return str(models_root / owner / family / versions[-1]) if versions else None
+
+
+def _read_optional(lake, asset: str) -> pd.DataFrame | None:
+    if not lake.keys(asset, "date"):
+        return None
+    frame = lake.read_df(asset, "date")
+    return frame if len(frame) else None
+
+
+@dg.asset(
+    deps=["pooled_model", "trader_models", "risk_labels", "ground_truth"], group_name="models",
+    kinds={"plotly"}, owners=_OWNERS, pool="model_store",
+    description="Out-of-sample evaluation of every candidate (AUC, Brier, VaR backtest, "
+    "counterfactual size cuts vs the rules baseline, oracle capture on the simulator) and the "
+    "champion of each trader.",
+)
+def model_evaluation(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
+    predictions = read_predictions(lake.lake)
+    labels = lake.lake.read_df("risk_labels", "date")
+    truth = _read_optional(lake.lake, "ground_truth")
+    if truth is not None:
+        truth = truth[["trade_date", "trader_id", "p_large_loss"]]
+    cfg = EvaluationConfig()
+    evaluation = evaluate(predictions, labels, truth, cfg)
+    champions = select_champions(evaluation, cfg)
+    models_root = lake.root / MODELS_DIR
+    decided_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    for trader_id, decision in champions.items():
+        if decision.get("chosen") is None:
+            continue
+        path = _champion_path(models_root, trader_id, decision["chosen"])
+        write_champion(models_root, trader_id, {**decision, "family": decision["chosen"],
+                                                "path": path, "decided_at": decided_at,
+                                                "run_id": context.run_id})
+    out_dir = lake.root / REPORTS_DIR / "model_evaluation" / dt.date.today().isoformat()
+    report = write_reports(evaluation, out_dir, champions=champions)
+    lake.lake.write_table("model_evaluation", evaluation.per_trader)
+    numbers = {k: v for k, v in report["key_numbers"].items() if v is not None}
+    return dg.MaterializeResult(metadata={
+        **{k: float(v) if isinstance(v, float) else v for k, v in numbers.items()},
+        "champions": dg.MetadataValue.json({t: d.get("chosen") for t, d in champions.items()}),
+        "report_html": dg.MetadataValue.path(str(report["paths"]["html"])),
+        "report_markdown": dg.MetadataValue.md(Path(report["paths"]["markdown"]).read_text()[:20000]),
+        "firm": markdown_table(evaluation.firm)})
+
+
+@dg.asset_check(asset="model_evaluation", blocking=True,
+                description="Every trader with features has a champion pointing at a stored model.")
+def check_every_trader_has_a_champion(lake: LakeResource) -> dg.AssetCheckResult:
+    con = lake.lake.connect(["trader_features"])
+    traders = [r[0] for r in con.execute("SELECT DISTINCT trader_id FROM trader_features").fetchall()]
+    missing = []
+    for tid in traders:
+        champ = read_champion(lake.root / MODELS_DIR, tid)
+        if not champ or not champ.get("path") or not Path(champ["path"]).exists():
+            missing.append(tid)
+    return dg.AssetCheckResult(passed=not missing, metadata={
+        "traders": len(traders), "without_champion": json.dumps(missing[:50])})

@@ -1,0 +1,107 @@
+"""Training many traders: read their features and labels from the lake, train every candidate
+family, store the models and the out-of-sample predictions; spread over worker processes.
+
+Workers receive only trader ids and paths and return small summary dicts: each reads its own
+traders' rows from Parquet and writes its results to the lake and the model store itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing as mp
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+
+from risk_dagster.core.lake import Lake
+from risk_dagster.models.config import TrainingConfig
+from risk_dagster.models.storage import save_model
+from risk_dagster.models.training import train_candidates
+
+MODELS_DIR = "models"
+TRADER_PREDICTIONS = "trader_models"  # lake asset: OOS predictions per trader partition
+POOLED_PREDICTIONS = "pooled_model"
+
+
+def read_training_data(lake: Lake, trader_ids: list[str] | None = None,
+                       until: dt.date | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Features and labels (every trader, or only ``trader_ids``), ordered by date and trader."""
+    con = lake.connect(["trader_features", "risk_labels"])
+    where, params = [], []
+    if trader_ids is not None:
+        where.append("list_contains(?, trader_id)")
+        params.append(list(trader_ids))
+    if until is not None:
+        where.append("trade_date <= ?")
+        params.append(until)
+    clause = (" WHERE " + " AND ".join(where)) if where else ""
+    frames = []
+    for view in ("trader_features", "risk_labels"):
+        frame = con.execute(f"SELECT * FROM {view}{clause} ORDER BY trade_date, trader_id",
+                            params).df()
+        for col in ("trade_date", "label_date"):
+            if col in frame:
+                frame[col] = pd.to_datetime(frame[col]).dt.date
+        frames.append(frame)
+    return frames[0], frames[1]
+
+
+def _summary(owner: str, result, paths: dict, seconds: float) -> dict:
+    cv = {fam: {k: m.get(k) for k in ("auc", "brier", "n")} for fam, m in result.cv_metrics.items()}
+    return {"owner": owner, "families": sorted(paths), "seconds": round(seconds, 2),
+            "oos_rows": len(result.oos_predictions), "cv": cv,
+            "paths": {fam: str(p) for fam, p in paths.items()}}
+
+
+def train_pooled(data_dir: str, cfg: TrainingConfig) -> dict:
+    """Train and store the pooled model; its OOS predictions go to the lake."""
+    started = time.perf_counter()
+    lake = Lake(data_dir)
+    features, labels = read_training_data(lake)
+    result = train_candidates(features, labels, None, cfg)
+    paths = {fam: save_model(m, Path(data_dir) / MODELS_DIR) for fam, m in result.final_models.items()}
+    lake.write_table(POOLED_PREDICTIONS, result.oos_predictions)
+    return _summary("pooled", result, paths, time.perf_counter() - started)
+
+
+def _train_group(data_dir: str, trader_ids: list[str], cfg: TrainingConfig) -> list[dict]:
+    lake = Lake(data_dir)
+    features, labels = read_training_data(lake, trader_ids)
+    out = []
+    for tid in trader_ids:
+        started = time.perf_counter()
+        result = train_candidates(features[features["trader_id"] == tid],
+                                  labels[labels["trader_id"] == tid], tid, cfg)
+        paths = {fam: save_model(m, Path(data_dir) / MODELS_DIR)
+                 for fam, m in result.final_models.items()}
+        lake.write(TRADER_PREDICTIONS, "trader", tid, result.oos_predictions)
+        out.append(_summary(tid, result, paths, time.perf_counter() - started))
+    return out
+
+
+def train_traders(data_dir: str, trader_ids: list[str], cfg: TrainingConfig, *,
+                  workers: int = 2) -> list[dict]:
+    """Train every trader in ``trader_ids`` (round-robin over ``workers`` processes)."""
+    if workers <= 1 or len(trader_ids) <= 1:
+        return _train_group(data_dir, list(trader_ids), cfg)
+    groups = [list(trader_ids[i::workers]) for i in range(workers)]
+    # spawn, not fork: the parent may be a threaded Dagster process
+    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+        parts = list(pool.map(_train_group, [data_dir] * workers, groups, [cfg] * workers))
+    return [s for part in parts for s in part]
+
+
+def read_predictions(lake: Lake) -> pd.DataFrame:
+    """Every stored OOS prediction: the pooled model's and each trader's candidates'."""
+    frames = []
+    if (lake.asset_dir(POOLED_PREDICTIONS) / "data.parquet").exists():
+        frames.append(lake.read_table(POOLED_PREDICTIONS))
+    if lake.keys(TRADER_PREDICTIONS, "trader"):
+        frames.append(lake.read_df(TRADER_PREDICTIONS, "trader"))
+    if not frames:
+        return pd.DataFrame()
+    preds = pd.concat(frames, ignore_index=True)
+    preds["trade_date"] = pd.to_datetime(preds["trade_date"]).dt.date
+    return preds

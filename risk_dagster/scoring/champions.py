@@ -1,0 +1,70 @@
+"""Predictions of each trader's champion for the session after ``day``.
+
+Traders are grouped by champion model (many share the pooled model), and each model predicts
+once on its traders' feature history: the pooled and rules models derive inputs from a trader's
+own history (expanding normalisation, trailing P&L), so they need it, not only the last row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from risk_dagster.models import load_model, read_champion
+from risk_dagster.recommendations import ModelInfo
+
+
+@dataclass
+class ChampionScores:
+    """predictions: trader_id, p_large_loss, pred_pnl, var_05 (traders with a usable champion);
+    contributions: trader_id + per-feature contributions to the log-odds (positive = riskier);
+    model_info: trader_id -> ModelInfo; missing: traders without a usable champion (scored by
+    the rules baseline downstream), with the reason."""
+
+    predictions: pd.DataFrame
+    contributions: pd.DataFrame
+    model_info: dict[str, ModelInfo]
+    missing: dict[str, str] = field(default_factory=dict)
+
+
+def _trained_on(meta: dict) -> dt.date:
+    window = meta.get("training_window") or {}
+    value = window.get("last_trade_date") or meta.get("created_at", "1970-01-01")[:10]
+    return dt.date.fromisoformat(value)
+
+
+def score_with_champions(history: pd.DataFrame, day: dt.date, models_root: Path) -> ChampionScores:
+    """Score every trader that has a feature row on ``day``.
+
+    ``history``: trader_features rows with trade_date <= ``day`` (all of them for those traders).
+    """
+    today = history[history["trade_date"] == day]
+    groups: dict[str, list[str]] = {}
+    missing: dict[str, str] = {}
+    for tid in today["trader_id"]:
+        champ = read_champion(models_root, tid)
+        path = champ.get("path") if champ else None
+        if not path or not Path(path).exists():
+            missing[tid] = "no champion model" if not champ else f"champion model missing at {path}"
+            continue
+        groups.setdefault(path, []).append(tid)
+    preds, contribs, info = [], [], {}
+    for path, traders in groups.items():
+        model = load_model(path)
+        rows = history[history["trader_id"].isin(traders)].sort_values(["trader_id", "trade_date"])
+        last = rows.index[rows["trade_date"] == day]
+        p = model.predict(rows).loc[last]
+        c = model.contributions(rows).loc[last]
+        ids = rows.loc[last, "trader_id"].to_numpy()
+        preds.append(p.assign(trader_id=ids))
+        contribs.append(c.drop(columns=["bias", "trader_code"], errors="ignore").assign(trader_id=ids))
+        mi = ModelInfo(model.meta["family"], model.meta["version"], _trained_on(model.meta))
+        info.update({tid: mi for tid in ids})
+    cols = ["trader_id", "p_large_loss", "pred_pnl", "var_05"]
+    predictions = pd.concat(preds, ignore_index=True)[cols] if preds else pd.DataFrame(columns=cols)
+    contributions = pd.concat(contribs, ignore_index=True) if contribs else pd.DataFrame(
+        columns=["trader_id"])
+    return ChampionScores(predictions, contributions, info, missing)
