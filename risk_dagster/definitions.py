@@ -9,16 +9,18 @@ import dagster as dg
 from risk_dagster.core.settings import Settings
 from risk_dagster.defs.assets import features as feature_assets
 from risk_dagster.defs.assets import models as model_assets
+from risk_dagster.defs.assets.monitoring import drift_report
 from risk_dagster.defs.assets import recommendations as rec_assets
 from risk_dagster.defs.assets.ingest import raw_trades, trader_registry
 from risk_dagster.defs.jobs import (daily_pipeline_job, inbox_ingest_job, ingest_job, labels_job,
-                                   retrain_trader_job, score_date_job, weekly_training_job)
+                                   monitoring_job, retrain_trader_job, score_date_job,
+                                   weekly_training_job)
 from risk_dagster.defs.partitions import SETTINGS
-from risk_dagster.defs.resources import (LakeResource, ModelSettings, RecommendationSettings,
-                                        TradeSource)
+from risk_dagster.defs.resources import (LakeResource, ModelSettings, MonitoringSettings,
+                                        RecommendationSettings, TradeSource)
 from risk_dagster.notify import Notifier
 from risk_dagster.defs.schedules import weekly_training_schedule
-from risk_dagster.defs.sensors import inbox_sensor
+from risk_dagster.defs.sensors import drift_retrain_sensor, inbox_sensor
 
 
 def build_resources(settings: Settings) -> dict:
@@ -32,6 +34,7 @@ def build_resources(settings: Settings) -> dict:
             sim_start=settings.start_date.isoformat(), sim_end=settings.sim_end_date.isoformat(),
         ),
         "models": ModelSettings(),
+        "monitoring": MonitoringSettings(),
         "recommendation_settings": RecommendationSettings(
             periods_per_year=365 if settings.is_24_7 else 252),
         # Off unless configured: set RISK_NOTIFY=1 and the webhook/SMTP fields (see README).
@@ -44,13 +47,13 @@ defs = dg.Definitions(
     assets=[raw_trades, trader_registry, feature_assets.trader_day_panel,
             feature_assets.trader_features, feature_assets.risk_labels,
             model_assets.pooled_model, model_assets.trader_models, model_assets.model_evaluation,
-            rec_assets.risk_scores, rec_assets.trade_recommendations],
+            rec_assets.risk_scores, rec_assets.trade_recommendations, drift_report],
     asset_checks=[feature_assets.check_panel_one_row_per_trader_day,
                   feature_assets.check_features_point_in_time, feature_assets.check_label_balance,
                   model_assets.check_every_trader_has_a_champion],
     jobs=[ingest_job, daily_pipeline_job, labels_job, inbox_ingest_job, weekly_training_job,
-          retrain_trader_job, score_date_job],
+          retrain_trader_job, score_date_job, monitoring_job],
     schedules=[weekly_training_schedule],
-    sensors=[inbox_sensor],
+    sensors=[inbox_sensor, drift_retrain_sensor],
     resources=build_resources(SETTINGS),
 )

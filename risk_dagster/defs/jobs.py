@@ -44,6 +44,12 @@ score_date_job = dg.define_asset_job(
     description="Score a date (or a range, as one run) and publish the recommendations.",
 )
 
+monitoring_job = dg.define_asset_job(
+    "monitoring_job",
+    selection=dg.AssetSelection.groups("monitoring"),
+    description="Drift and decay of every champion for a date (or a range, as one run).",
+)
+
 
 class InboxFilesConfig(dg.Config):
     source: str

@@ -3,7 +3,7 @@
 
 import dagster as dg
 
-from risk_dagster.defs.jobs import inbox_ingest_job, ingest_job
+from risk_dagster.defs.jobs import inbox_ingest_job, ingest_job, retrain_trader_job
 from risk_dagster.defs.partitions import date_partitions
 from risk_dagster.defs.resources import LakeResource, TradeSource
 from risk_dagster.ingest.inbox import landing_changes, pending_files
@@ -36,3 +36,20 @@ def inbox_sensor(context: dg.SensorEvaluationContext, lake: LakeResource, source
                                           run_key=f"landed:{day}:{mtime:.6f}"))
     cursor = max([since, *changes.values()])
     return dg.SensorResult(run_requests=requests, cursor=repr(cursor))
+
+
+@dg.sensor(job=retrain_trader_job, minimum_interval_seconds=300,
+           description="Requests retrain_trader_job for each trader that the latest drift_report "
+           "flags (drift or performance decay, past the cooldown), with the reason in the tags.")
+def drift_retrain_sensor(context: dg.SensorEvaluationContext, lake: LakeResource):
+    keys = [k for k in lake.lake.keys("drift_report", "date") if k > (context.cursor or "")]
+    if not keys:
+        return dg.SkipReason("no new drift_report partition")
+    report = lake.lake.read_df("drift_report", "date", [keys[-1]])
+    flagged = report[report["retrain"].astype(bool)] if "retrain" in report else report.iloc[0:0]
+    requests = [dg.RunRequest(partition_key=row.trader_id, run_key=row.run_key,
+                              tags={"risk/retrain_reason": row.retrain_reason,
+                                    "risk/retrain_detail": str(row.retrain_detail)[:250],
+                                    "risk/drift_report_date": keys[-1]})
+                for row in flagged.itertuples()]
+    return dg.SensorResult(run_requests=requests, cursor=keys[-1])

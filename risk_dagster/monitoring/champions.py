@@ -1,0 +1,95 @@
+"""Drift and decay of each trader's champion on a date, and what to retrain.
+
+Reference: the trader's feature rows inside the champion's training window (its last
+``reference_rows``); current: the rows after that window up to the date. A date still inside
+the training window has nothing to compare and is skipped (said in ``status``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+
+from risk_dagster.models import list_versions, load_model, read_champion
+from risk_dagster.models.config import FAMILIES
+from risk_dagster.monitoring.config import MonitoringConfig
+from risk_dagster.monitoring.decay import performance_decay
+from risk_dagster.monitoring.drift import drift_scores
+from risk_dagster.monitoring.retrain import retrain_decisions
+
+
+def last_training_date(models_root: Path, trader_id: str) -> dt.date | None:
+    """The last data date the trader's own newest models were trained on (the retrain clock)."""
+    dates = []
+    for family in FAMILIES:
+        versions = list_versions(models_root, trader_id, family)
+        if versions:
+            model = load_model(Path(models_root) / trader_id / family / versions[-1])
+            window = model.meta.get("training_window") or {}
+            if window.get("last_trade_date"):
+                dates.append(dt.date.fromisoformat(window["last_trade_date"]))
+    return max(dates) if dates else None
+
+
+def champion_drift_report(features: pd.DataFrame, labels: pd.DataFrame, day: dt.date,
+                          models_root: Path, cfg: MonitoringConfig, *, calendar: str,
+                          engine: str = "scipy", html_dir: Path | None = None) -> pd.DataFrame:
+    """One row per trader with a feature row on ``day``: drift, decay and the retrain decision.
+
+    features: trader_features up to ``day`` (those traders' full history); labels: risk_labels.
+    ``html_dir``: where to save the Evidently HTML report of each drifted trader.
+    """
+    rows, drift, decay, last = [], {}, {}, {}
+    cache: dict[str, object] = {}
+    for tid in sorted(features.loc[features["trade_date"] == day, "trader_id"]):
+        champ = read_champion(models_root, tid)
+        row = {"trade_date": day, "trader_id": tid, "status": "no champion"}
+        if champ and champ.get("path") and Path(champ["path"]).exists():
+            model = cache.setdefault(champ["path"], load_model(champ["path"]))
+            row.update(_trader(features[features["trader_id"] == tid], labels, day, model, cfg,
+                               engine, html_dir, drift, decay))
+            row["champion"] = f"{model.meta['family']}/{model.meta['version']}"
+        last_date = last_training_date(models_root, tid)
+        if last_date is not None:
+            last[tid] = last_date
+        rows.append(row)
+    decisions = {d.trader_id: d for d in retrain_decisions(drift, decay, last, day, cfg,
+                                                           calendar=calendar)}
+    out = pd.DataFrame(rows)
+    out["retrain"] = out["trader_id"].map(lambda t: t in decisions)
+    out["retrain_reason"] = out["trader_id"].map(lambda t: decisions[t].reason if t in decisions else None)
+    out["retrain_detail"] = out["trader_id"].map(lambda t: decisions[t].detail if t in decisions else None)
+    out["run_key"] = out["trader_id"].map(lambda t: decisions[t].run_key if t in decisions else None)
+    return out
+
+
+def _trader(history, labels, day, model, cfg, engine, html_dir, drift, decay) -> dict:
+    tid = history["trader_id"].iloc[0]
+    window = model.meta.get("training_window") or {}
+    end = dt.date.fromisoformat(window.get("last_trade_date", day.isoformat()))
+    history = history.sort_values("trade_date").reset_index(drop=True)
+    history = history.assign(p_large_loss=model.predict(history)["p_large_loss"].to_numpy())
+    reference = history[history["trade_date"] <= end].tail(cfg.reference_rows)
+    current = history[(history["trade_date"] > end) & (history["trade_date"] <= day)]
+    if current.empty:
+        return {"status": "inside training window"}
+    features = [f for f in model.features if f in history.columns]
+    html = None
+    result = drift_scores(reference, current, features, cfg, engine=engine)
+    if result.drifted and html_dir is not None:  # the Evidently report, for people to look at
+        html = Path(html_dir) / f"{tid}.html"
+        html.parent.mkdir(parents=True, exist_ok=True)
+        drift_scores(reference, current, features, cfg, engine="evidently", html_path=html)
+    drift[tid] = result
+    live = current.merge(labels[["trade_date", "trader_id", "large_loss", "next_net_pnl",
+                                 "label_status"]], on=["trade_date", "trader_id"], how="left")
+    cv = model.meta.get("cv_metrics") or {}
+    decay[tid] = dk = performance_decay(live, {k: cv[k] for k in ("auc", "brier") if k in cv}, cfg)
+    return {"status": "checked", "drifted": result.drifted, "drift_reason": result.reason,
+            "drift_score": result.score, "drift_share": result.drift_share,
+            "drifted_features": ", ".join(result.drifted_features),
+            "prediction_pvalue": result.prediction_pvalue, "n_current": len(current),
+            "decayed": dk.decayed, "decay_reason": dk.reason, "live_auc": dk.auc,
+            "live_n": dk.n, "report_html": str(html) if html else None}
