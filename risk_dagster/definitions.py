@@ -32,6 +32,7 @@ def build_resources(settings: Settings) -> dict:
             kind=settings.source, data_dir=data_dir, calendar=settings.calendar,
             sim_traders=settings.sim_traders, sim_seed=settings.sim_seed,
             sim_start=settings.start_date.isoformat(), sim_end=settings.sim_end_date.isoformat(),
+            sim_changes=list(settings.sim_changes),
         ),
         "models": ModelSettings(),
         "monitoring": MonitoringSettings(),

@@ -27,7 +27,8 @@ class Settings:
     start_date: first partition of every date-partitioned asset.
     source: where ``raw_fills``/``raw_totals`` come from: ``simulator`` (the embedded firm) or
         ``landing`` (files dropped in ``<data>/inbox/<source>/`` or pulled from an API).
-    sim_*: the embedded simulated firm.
+    sim_*: the embedded simulated firm; ``sim_changes`` injects changes to test drift detection
+        (``RISK_SIM_CHANGES="2025-06-02:trader_behaviour:T0003+T0007,2025-09-01:market_regime"``).
     """
 
     data_dir: Path = Path("data")
@@ -37,6 +38,7 @@ class Settings:
     sim_traders: int = 40
     sim_seed: int = 7
     sim_end_date: dt.date = dt.date(2025, 12, 31)
+    sim_changes: tuple[str, ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -60,4 +62,5 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         sim_traders=int(env.get("RISK_SIM_TRADERS", base.sim_traders)),
         sim_seed=int(env.get("RISK_SIM_SEED", base.sim_seed)),
         sim_end_date=_date(env.get("RISK_SIM_END_DATE"), base.sim_end_date),
+        sim_changes=tuple(c for c in env.get("RISK_SIM_CHANGES", "").split(",") if c),
     )

@@ -56,14 +56,23 @@ class TradeSource(dg.ConfigurableResource):
     sim_seed: int = 7
     sim_start: str = "2024-01-02"
     sim_end: str = "2025-12-31"
+    # changes injected into the simulated firm, to test drift detection:
+    # "YYYY-MM-DD:trader_behaviour:T0001+T0002" or "YYYY-MM-DD:market_regime"
+    sim_changes: list[str] = []
     chunk_sessions: int = 20  # dates processed together: bounds memory on long backfills
 
     def simulation_config(self):
-        from risk_dagster.simulator import SimulationConfig
+        from risk_dagster.simulator import InjectedChange, SimulationConfig
 
+        changes = []
+        for spec in self.sim_changes:
+            day, kind, *who = spec.split(":")
+            traders = tuple(who[0].split("+")) if who and who[0] else ()
+            changes.append(InjectedChange(dt.date.fromisoformat(day), kind, trader_ids=traders))
         return SimulationConfig(
             n_traders=self.sim_traders, seed=self.sim_seed, calendar=self.calendar,
             start=dt.date.fromisoformat(self.sim_start), end=dt.date.fromisoformat(self.sim_end),
+            changes=tuple(changes),
         )
 
     def describe(self) -> str:
@@ -114,15 +123,19 @@ class ModelSettings(dg.ConfigurableResource):
     pooled_n_trials: int = 10
     n_folds: int = 4
     timeout_s: float = 60.0
+    min_train_sessions: int = 120
     workers: int = 2
     optuna_storage: str | None = None  # None (memory), "journal:<path>" or a database URL
+    cutoff: str | None = None  # last label date the serving fit may use (YYYY-MM-DD); None = all
 
     def training_config(self):
         from risk_dagster.models import TrainingConfig
 
-        return TrainingConfig(n_trials=self.n_trials, pooled_n_trials=self.pooled_n_trials,
-                              n_folds=self.n_folds, timeout_s=self.timeout_s,
-                              optuna_storage=self.optuna_storage)
+        return TrainingConfig(
+            n_trials=self.n_trials, pooled_n_trials=self.pooled_n_trials, n_folds=self.n_folds,
+            timeout_s=self.timeout_s, min_train_sessions=self.min_train_sessions,
+            optuna_storage=self.optuna_storage,
+            cutoff=dt.date.fromisoformat(self.cutoff) if self.cutoff else None)
 
 
 class RecommendationSettings(dg.ConfigurableResource):

@@ -12,36 +12,40 @@ from pathlib import Path
 
 import pandas as pd
 
-from risk_dagster.models import list_versions, load_model, read_champion
-from risk_dagster.models.config import FAMILIES
+from risk_dagster.models import load_model, read_champion
 from risk_dagster.monitoring.config import MonitoringConfig
 from risk_dagster.monitoring.decay import performance_decay
 from risk_dagster.monitoring.drift import drift_scores
 from risk_dagster.monitoring.retrain import retrain_decisions
 
 
-def last_training_date(models_root: Path, trader_id: str) -> dt.date | None:
-    """The last data date the trader's own newest models were trained on (the retrain clock)."""
-    dates = []
-    for family in FAMILIES:
-        versions = list_versions(models_root, trader_id, family)
-        if versions:
-            model = load_model(Path(models_root) / trader_id / family / versions[-1])
-            window = model.meta.get("training_window") or {}
-            if window.get("last_trade_date"):
-                dates.append(dt.date.fromisoformat(window["last_trade_date"]))
-    return max(dates) if dates else None
+RETRAIN_LOG = "retrain_log"  # lake asset: one row per drift-triggered retraining of a trader
+
+
+def last_drift_retrains(lake) -> dict[str, dt.date]:
+    """Date (of the drift report that asked) of each trader's last drift-triggered retraining:
+    the cooldown clock. Scheduled weekly retraining does not count, or the cooldown would block
+    every drift alarm."""
+    keys = lake.keys(RETRAIN_LOG, "trader")
+    if not keys:
+        return {}
+    log = lake.read_df(RETRAIN_LOG, "trader", keys)
+    return {t: dt.date.fromisoformat(str(d)[:10])
+            for t, d in log.groupby("trader_id")["drift_report_date"].max().items()}
 
 
 def champion_drift_report(features: pd.DataFrame, labels: pd.DataFrame, day: dt.date,
                           models_root: Path, cfg: MonitoringConfig, *, calendar: str,
-                          engine: str = "scipy", html_dir: Path | None = None) -> pd.DataFrame:
+                          last_retrain: dict[str, dt.date] | None = None, engine: str = "scipy",
+                          html_dir: Path | None = None) -> pd.DataFrame:
     """One row per trader with a feature row on ``day``: drift, decay and the retrain decision.
 
-    features: trader_features up to ``day`` (those traders' full history); labels: risk_labels.
+    features: trader_features up to ``day`` (those traders' full history); labels: risk_labels;
+    last_retrain: date of each trader's last drift-triggered retraining (cooldown).
     ``html_dir``: where to save the Evidently HTML report of each drifted trader.
     """
-    rows, drift, decay, last = [], {}, {}, {}
+    rows, drift, decay = [], {}, {}
+    last = {t: d for t, d in (last_retrain or {}).items() if d <= day}
     cache: dict[str, object] = {}
     for tid in sorted(features.loc[features["trade_date"] == day, "trader_id"]):
         champ = read_champion(models_root, tid)
@@ -51,9 +55,6 @@ def champion_drift_report(features: pd.DataFrame, labels: pd.DataFrame, day: dt.
             row.update(_trader(features[features["trader_id"] == tid], labels, day, model, cfg,
                                engine, html_dir, drift, decay))
             row["champion"] = f"{model.meta['family']}/{model.meta['version']}"
-        last_date = last_training_date(models_root, tid)
-        if last_date is not None:
-            last[tid] = last_date
         rows.append(row)
     decisions = {d.trader_id: d for d in retrain_decisions(drift, decay, last, day, cfg,
                                                            calendar=calendar)}

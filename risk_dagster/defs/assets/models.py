@@ -16,6 +16,7 @@ from risk_dagster.evaluation import EvaluationConfig, evaluate, select_champions
 from risk_dagster.models import list_versions, read_champion, write_champion
 from risk_dagster.models.config import POOLED
 from risk_dagster.models.fleet import (MODELS_DIR, read_predictions, train_pooled, train_traders)
+from risk_dagster.monitoring.champions import RETRAIN_LOG
 
 _OWNERS = ["team:risk-engineering"]
 # a trader's models read every date of the features and labels
@@ -51,6 +52,7 @@ def trader_models(context: dg.AssetExecutionContext, lake: LakeResource,
     started = time.perf_counter()
     summaries = train_traders(str(lake.root), traders, models.training_config(),
                               workers=models.workers)
+    _log_drift_retrain(context, lake, traders)
     table = pd.DataFrame([{"trader_id": s["owner"], "families": ",".join(s["families"]),
                            "seconds": s["seconds"], "oos_rows": s["oos_rows"],
                            **{f"auc_{f}": m.get("auc") for f, m in s["cv"].items()}}
@@ -59,6 +61,19 @@ def trader_models(context: dg.AssetExecutionContext, lake: LakeResource,
         "traders": len(traders), "seconds": round(time.perf_counter() - started, 1),
         "with_trader_lgbm": int(table["families"].str.contains("trader_lgbm").sum()),
         "per_trader": markdown_table(table, max_rows=50)})
+
+
+def _log_drift_retrain(context, lake: LakeResource, traders: list[str]) -> None:
+    """Runs launched by drift_retrain_sensor carry its tags; remember them for the cooldown."""
+    tags = context.run.tags
+    if "risk/retrain_reason" not in tags:
+        return
+    for tid in traders:
+        lake.lake.write(RETRAIN_LOG, "trader", tid, pd.DataFrame([{
+            "trader_id": tid, "drift_report_date": tags.get("risk/drift_report_date"),
+            "reason": tags["risk/retrain_reason"], "detail": tags.get("risk/retrain_detail"),
+            "run_id": context.run_id,
+            "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}]))
 
 
 def _champion_path(models_root: Path, trader_id: str, family: str) -> str | None:
@@ -91,6 +106,15 @@ def model_evaluation(context: dg.AssetExecutionContext, lake: LakeResource) -> d
     evaluation = evaluate(predictions, labels, truth, cfg)
     champions = select_champions(evaluation, cfg)
     models_root = lake.root / MODELS_DIR
+    traders = lake.lake.connect(["trader_features"]).execute(
+        "SELECT DISTINCT trader_id FROM trader_features ORDER BY 1").fetchall()
+    for (tid,) in traders:  # no out-of-sample rows (history too short, or left early)
+        if champions.get(tid, {}).get("chosen") is None:
+            family = next((f for f in ("pooled_lgbm", "rules")
+                           if _champion_path(models_root, tid, f)), None)
+            champions[tid] = {**champions.get(tid, {}), "chosen": family, "candidates": [],
+                              "reason": "no out-of-sample rows for this trader: the pooled model "
+                              "(else the trader's rules model) serves it"}
     decided_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     for trader_id, decision in champions.items():
         if decision.get("chosen") is None:

@@ -13,7 +13,7 @@ from risk_dagster.defs.metadata import markdown_table
 from risk_dagster.defs.partitions import date_partitions, single_run
 from risk_dagster.defs.resources import LakeResource, MonitoringSettings, TradeSource
 from risk_dagster.models.fleet import MODELS_DIR
-from risk_dagster.monitoring.champions import champion_drift_report
+from risk_dagster.monitoring.champions import champion_drift_report, last_drift_retrains
 
 REPORTS_DIR = "reports"
 
@@ -30,12 +30,14 @@ def drift_report(context: dg.AssetExecutionContext, lake: LakeResource, source: 
                  monitoring: MonitoringSettings) -> dg.MaterializeResult:
     cfg = monitoring.config()
     labels = lake.lake.read_df("risk_labels", "date")
+    last_retrain = last_drift_retrains(lake.lake)
     frames = []
     for day in run_dates(context):
         html_dir = lake.root / REPORTS_DIR / "drift" / day.isoformat()
         report = champion_drift_report(read_feature_history(lake.lake, day), labels, day,
                                        lake.root / MODELS_DIR, cfg, calendar=source.calendar,
-                                       engine=monitoring.engine, html_dir=html_dir)
+                                       last_retrain=last_retrain, engine=monitoring.engine,
+                                       html_dir=html_dir)
         write_dates(lake.lake, "drift_report", report, [day])
         frames.append(report)
     last = frames[-1]

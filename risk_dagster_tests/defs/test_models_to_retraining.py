@@ -1,0 +1,128 @@
+"""End to end on a small simulated firm with an injected behaviour change: models, champions,
+recommendations, drift report, the retrain sensor, and the retraining it asks for."""
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from risk_dagster.core.lake import Lake
+from risk_dagster.defs.assets import features as fa
+from risk_dagster.defs.assets import models as ma
+from risk_dagster.defs.assets import recommendations as ra
+from risk_dagster.defs.assets.ingest import raw_trades, trader_registry
+from risk_dagster.defs.assets.monitoring import drift_report
+from risk_dagster.defs.partitions import TRADER_PARTITIONS_NAME
+from risk_dagster.defs.resources import (LakeResource, ModelSettings, MonitoringSettings,
+                                         RecommendationSettings, TradeSource)
+from risk_dagster.defs.sensors import drift_retrain_sensor
+from risk_dagster.models import list_versions, read_champion
+from risk_dagster.notify import Notifier
+from risk_dagster.pipeline import RANGE_END_TAG, RANGE_START_TAG
+
+START, END = dt.date(2024, 1, 2), dt.date(2024, 12, 31)
+CUTOFF, CHANGE = "2024-09-30", dt.date(2024, 10, 1)
+AFFECTED = ("T0002", "T0005")
+CHECK_DAY = dt.date(2024, 10, 16)  # 11 sessions after the change (bench/drift.py measures delays)
+ALL = [raw_trades, trader_registry, fa.trader_day_panel, fa.trader_features, fa.risk_labels,
+       ma.pooled_model, ma.trader_models, ma.model_evaluation, ra.risk_scores,
+       ra.trade_recommendations, drift_report]
+
+
+def _resources(root, **model_kw):
+    return {
+        "lake": LakeResource(data_dir=str(root)),
+        "source": TradeSource(kind="simulator", data_dir=str(root), sim_traders=8,
+                              sim_start=START.isoformat(), sim_end=END.isoformat(),
+                              sim_changes=[f"{CHANGE}:trader_behaviour:{'+'.join(AFFECTED)}"]),
+        "models": ModelSettings(n_trials=3, pooled_n_trials=2, n_folds=2, workers=1, **model_kw),
+        "monitoring": MonitoringSettings(),
+        "recommendation_settings": RecommendationSettings(),
+        "notifier": Notifier(),
+    }
+
+
+def _run(instance, resources, selection, first, last, tags=None):
+    result = dg.materialize(ALL, selection=selection, instance=instance, resources=resources,
+                            tags={RANGE_START_TAG: first, RANGE_END_TAG: last, **(tags or {})},
+                            raise_on_error=False)
+    assert result.success, [e.message for e in result.all_events if e.is_failure][:3]
+    return result
+
+
+@pytest.fixture(scope="module")
+def firm(tmp_path_factory):
+    root = tmp_path_factory.mktemp("firm")
+    resources = _resources(root, cutoff=CUTOFF)
+    with dg.instance_for_test() as instance:
+        _run(instance, resources, dg.AssetSelection.groups("ingest", "features"),
+             START.isoformat(), END.isoformat())
+        traders = instance.get_dynamic_partitions(TRADER_PARTITIONS_NAME)
+        _run(instance, resources, dg.AssetSelection.groups("models"), traders[0], traders[-1])
+        yield root, instance, resources, traders
+
+
+def test_every_trader_has_a_champion_and_an_evaluation(firm):
+    root, _, _, traders = firm
+    models = root / "models"
+    assert traders
+    for tid in traders:
+        champ = read_champion(models, tid)
+        assert champ and champ["family"] in {"pooled_lgbm", "trader_lgbm", "logistic", "rules"}
+        path = Path(champ["path"])
+        meta = json.loads((path / "meta.json").read_text())
+        assert meta["training_window"]["last_label_date"] <= CUTOFF
+        assert {p.suffix for p in path.iterdir()} <= {".txt", ".json"}  # LightGBM text + JSON
+    html = next((root / "reports" / "model_evaluation").glob("*/evaluation.html")).read_text()
+    assert "plotly" in html.lower()
+
+
+def test_recommendations_are_published_for_every_active_trader(firm):
+    root, instance, resources, _ = firm
+    _run(instance, resources, dg.AssetSelection.groups("recommendations"),
+         END.isoformat(), END.isoformat())
+    live = root / "live" / "2025-01-02"
+    recs = pd.read_csv(live / "recommendations.csv")
+    features = Lake(root).read_df("trader_features", "date", [END.isoformat()])
+    assert sorted(recs["trader_id"]) == sorted(features["trader_id"])
+    assert set(recs["level"]) <= {"normal", "warn", "reduce", "close-only", "halt"}
+    audit = json.loads((live / "recommendations.json").read_text())
+    assert audit["audit"]["thresholds"]["kill_switch_share"] == 0.05
+    assert audit["audit"]["models"] and audit["audit"]["inputs"]
+    assert (live / "report.html").exists() and (live / "monitoring_log.json").exists()
+
+
+def test_drift_sensor_retrains_exactly_the_affected_traders(firm):
+    root, instance, resources, _ = firm
+    _run(instance, resources, dg.AssetSelection.assets("drift_report"),
+         CHECK_DAY.isoformat(), CHECK_DAY.isoformat())
+    report = Lake(root).read_df("drift_report", "date", [CHECK_DAY.isoformat()])
+    assert (report["status"] == "checked").all()
+    ctx = dg.build_sensor_context(instance=instance, resources=resources)
+    result = drift_retrain_sensor(ctx)
+    requested = sorted(r.partition_key for r in result.run_requests)
+    assert requested == sorted(AFFECTED), report[["trader_id", "drift_reason", "decay_reason"]]
+    assert all(r.tags["risk/retrain_reason"] for r in result.run_requests)
+    # the sensor does not ask twice for the same report
+    again = drift_retrain_sensor(dg.build_sensor_context(instance=instance, resources=resources,
+                                                         cursor=result.cursor))
+    assert isinstance(again, dg.SkipReason)
+    # the requested runs retrain those traders: a new model version on data past the change
+    retrain = _resources(root)  # no cutoff: the retraining sees the post-change data
+    before = {t: list_versions(root / "models", t, "logistic") for t in requested}
+    before_champions = {t: read_champion(root / "models", t) for t in requested}
+    for request in result.run_requests:
+        tid = request.partition_key
+        _run(instance, retrain, dg.AssetSelection.assets("trader_models", "model_evaluation"),
+             tid, tid, tags=request.tags)
+        after = list_versions(root / "models", tid, "logistic")
+        assert len(after) == len(before[tid]) + 1
+        newest = root / "models" / tid / "logistic" / after[-1] / "meta.json"
+        assert json.loads(newest.read_text())["training_window"]["last_label_date"] > CUTOFF
+        assert read_champion(root / "models", tid)["run_id"] != before_champions[tid]["run_id"]
+    log = Lake(root).read_df("retrain_log", "trader")
+    assert sorted(log["trader_id"]) == sorted(AFFECTED)
+    assert set(log["drift_report_date"]) == {CHECK_DAY.isoformat()}
