@@ -42,6 +42,7 @@ from risk_dagster.core.lake import Lake  # noqa: E402
 from risk_dagster.models import TrainingConfig  # noqa: E402
 from risk_dagster.monitoring import (MonitoringConfig, detection_delay, drift_scores,  # noqa: E402
                                      false_alarm_rate, scan_drift)
+from risk_dagster.monitoring.champions import drift_features  # noqa: E402
 from risk_dagster.monitoring.simulation_study import (FIXED_FEATURES,  # noqa: E402
                                                       alarm_features, full_period_traders,
                                                       nth_session_after, predict_history,
@@ -115,7 +116,8 @@ def _scan(data: dict, champions: dict, preds: pd.DataFrame | None, ref_end: dt.d
     frame = data["features"][data["features"]["trader_id"].isin(list(champions))]
     if preds is not None:
         frame = frame.merge(preds, on=["trade_date", "trader_id"], how="left")
-    feats = {t: list(FIXED_FEATURES) if fixed else list(m.features) for t, m in champions.items()}
+    feats = {t: list(FIXED_FEATURES) if fixed else drift_features(m.features)
+             for t, m in champions.items()}
     return scan_drift(frame, feats, ref_end, mcfg, engine="scipy", check_every=1), frame, feats
 
 

@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 from risk_dagster.core.settings import load_settings
@@ -101,6 +102,8 @@ def cmd_simulate(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    os.environ.setdefault("DO_NOT_TRACK", "1")  # Evidently telemetry
+    warnings.filterwarnings("ignore", message=".*(beta|preview).*", category=Warning)
     _set_env(RISK_DATA_DIR=args.data_dir)
     handler = {"demo": cmd_demo, "dev": cmd_dev, "ingest": cmd_ingest,
                "simulate": cmd_simulate}[args.command]

@@ -12,14 +12,15 @@ from risk_dagster.defs.assets import models as model_assets
 from risk_dagster.defs.assets.monitoring import drift_report
 from risk_dagster.defs.assets import recommendations as rec_assets
 from risk_dagster.defs.assets.ingest import raw_trades, trader_registry
-from risk_dagster.defs.jobs import (daily_pipeline_job, inbox_ingest_job, ingest_job, labels_job,
+from risk_dagster.defs.jobs import (daily_pipeline_job, inbox_ingest_job, ingest_job, labels_job, morning_job,
                                    monitoring_job, retrain_trader_job, score_date_job,
                                    weekly_training_job)
 from risk_dagster.defs.partitions import SETTINGS
 from risk_dagster.defs.resources import (LakeResource, ModelSettings, MonitoringSettings,
                                         RecommendationSettings, TradeSource)
 from risk_dagster.notify import Notifier
-from risk_dagster.defs.schedules import weekly_training_schedule
+from risk_dagster.defs.schedules import (daily_scoring_schedule, labels_refresh_schedule,
+                                        weekly_training_schedule)
 from risk_dagster.defs.sensors import drift_retrain_sensor, inbox_sensor
 
 
@@ -53,8 +54,8 @@ defs = dg.Definitions(
                   feature_assets.check_features_point_in_time, feature_assets.check_label_balance,
                   model_assets.check_every_trader_has_a_champion],
     jobs=[ingest_job, daily_pipeline_job, labels_job, inbox_ingest_job, weekly_training_job,
-          retrain_trader_job, score_date_job, monitoring_job],
-    schedules=[weekly_training_schedule],
+          retrain_trader_job, score_date_job, monitoring_job, morning_job],
+    schedules=[daily_scoring_schedule, labels_refresh_schedule, weekly_training_schedule],
     sensors=[inbox_sensor, drift_retrain_sensor],
     resources=build_resources(SETTINGS),
 )

@@ -50,8 +50,11 @@ def run_job(defs: dg.Definitions, instance: dg.DagsterInstance, job_name: str, *
     """Execute ``job_name`` in process; with ``first``/``last``, as one run over that range."""
     tags = {RANGE_START_TAG: first, RANGE_END_TAG: last} if first is not None else {}
     started = time.perf_counter()
+    # Warnings and errors on the console; every event is still in the run's log in the UI.
+    level = os.environ.get("RISK_LOG_LEVEL", "WARNING")
     result = defs.resolve_job_def(job_name).execute_in_process(
-        instance=instance, tags=tags, raise_on_error=False)
+        instance=instance, tags=tags, raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": level}}}})
     failed_checks = [f"{ev.asset_key.to_user_string()}:{ev.check_name}"
                      for ev in result.get_asset_check_evaluations() if not ev.passed]
     return StageResult(job_name, f"{first}..{last}" if first else "-",

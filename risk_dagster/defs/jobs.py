@@ -50,6 +50,13 @@ monitoring_job = dg.define_asset_job(
     description="Drift and decay of every champion for a date (or a range, as one run).",
 )
 
+morning_job = dg.define_asset_job(
+    "morning_job",
+    selection=dg.AssetSelection.groups("ingest", "features", "recommendations", "monitoring"),
+    description="The daily run for the latest complete session: ingest it, update the panel, "
+    "features and labels, score every trader, publish the recommendations, check drift.",
+)
+
 
 class InboxFilesConfig(dg.Config):
     source: str
