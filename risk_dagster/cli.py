@@ -2,7 +2,7 @@
 
     risk-dagster demo        run the pipeline end to end on the simulated firm
     risk-dagster dev         open the Dagster UI (bound to 127.0.0.1 unless --host is given)
-    risk-dagster ingest F…   drop files in the inbox and ingest them now (no UI needed)
+    risk-dagster ingest F…   ingest export files and run the pipeline on them (no UI needed)
     risk-dagster simulate    write the simulated firm's PropReports-format CSV exports
 """
 
@@ -37,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("--source", required=True,
                         help="'propreports' or a column-mapping preset name (e.g. hyperliquid)")
     ingest.add_argument("--calendar", help="XNYS (default) or 24/7 for crypto venues")
+    ingest.add_argument("--ingest-only", action="store_true",
+                        help="stop after ingestion (default: run the whole pipeline on them)")
     sim = sub.add_parser("simulate", help="write simulated PropReports exports")
     sim.add_argument("--out", type=Path, required=True)
     sim.add_argument("--traders", type=int, default=10)
@@ -85,7 +87,8 @@ def cmd_ingest(args) -> int:
     from risk_dagster.pipeline import ingest_files
 
     settings, defs, instance = _load()
-    return ingest_files(settings, defs, instance, args.files, args.source)
+    return ingest_files(settings, defs, instance, args.files, args.source,
+                        pipeline=not args.ingest_only)
 
 
 def cmd_simulate(args) -> int:

@@ -81,12 +81,10 @@ def _print_stage(stage: StageResult) -> None:
         print(f"    check failed: {check}")
 
 
-def run_demo(settings: Settings, defs: dg.Definitions, instance: dg.DagsterInstance) -> int:
-    """Run every stage that exists on the simulated firm, each as one run over its range."""
-    first, last = _date_range_keys(defs, "ingest_job")
-    print(f"Simulated firm: {settings.sim_traders} traders, seed {settings.sim_seed}, "
-          f"{first}..{last}, calendar {settings.calendar}\nData directory: {settings.data_dir}",
-          flush=True)
+def run_pipeline(settings: Settings, defs: dg.Definitions, instance: dg.DagsterInstance,
+                 first: str, last: str) -> int:
+    """Every stage over ``first``..``last``, each as one run: the date-partitioned pipeline,
+    training of every trader, then the morning after ``last`` (scores, recommendations)."""
     stages = [run_job(defs, instance, "daily_pipeline_job", first=first, last=last)]
     _print_stage(stages[-1])
     if stages[-1].success:
@@ -104,15 +102,25 @@ def run_demo(settings: Settings, defs: dg.Definitions, instance: dg.DagsterInsta
     if live:
         print(f"Recommendations: {live[-1] / 'recommendations.csv'}\n"
               f"Report:          {live[-1] / 'report.html'}")
-    print(f"Model evaluation: {settings.data_dir / 'reports' / 'model_evaluation'}")
-    print(f"Outputs: {settings.data_dir} (Parquet lake, models/, reports/, live/)\nRun history: {os.environ['DAGSTER_HOME']} — open it with "
-          "`risk-dagster dev`.")
+    print(f"Model evaluation: {settings.data_dir / 'reports' / 'model_evaluation'}\n"
+          f"Outputs: {settings.data_dir} (Parquet lake, models/, reports/, live/)\n"
+          f"Run history: {os.environ['DAGSTER_HOME']} (open it with `risk-dagster dev`)")
     return 0
 
 
+def run_demo(settings: Settings, defs: dg.Definitions, instance: dg.DagsterInstance) -> int:
+    """The whole pipeline on the simulated firm."""
+    first, last = _date_range_keys(defs, "ingest_job")
+    print(f"Simulated firm: {settings.sim_traders} traders, seed {settings.sim_seed}, "
+          f"{first}..{last}, calendar {settings.calendar}\nData directory: {settings.data_dir}",
+          flush=True)
+    return run_pipeline(settings, defs, instance, first, last)
+
+
 def ingest_files(settings: Settings, defs: dg.Definitions, instance: dg.DagsterInstance,
-                 files: list[Path], source: str) -> int:
-    """Copy files into the inbox, land them, and ingest the dates they cover as one run."""
+                 files: list[Path], source: str, *, pipeline: bool = True) -> int:
+    """Copy files into the inbox and land them; then run the pipeline over the dates they cover
+    (or, with ``pipeline=False``, only ingest them), each stage as one run."""
     from risk_dagster.ingest.inbox import INBOX, process_inbox_file
 
     inbox_dir = settings.data_dir / INBOX / source
@@ -132,8 +140,11 @@ def ingest_files(settings: Settings, defs: dg.Definitions, instance: dg.DagsterI
                 print(f"  warning: {warning}")
     if dates:
         first, last = _date_range_keys(defs, "ingest_job", min(dates), max(dates))
-        stage = run_job(defs, instance, "ingest_job", first=first, last=last)
-        _print_stage(stage)
-        failures += 0 if stage.success else 1
-        print(f"Outputs: {settings.data_dir}")
+        if pipeline:
+            failures += run_pipeline(settings, defs, instance, first, last)
+        else:
+            stage = run_job(defs, instance, "ingest_job", first=first, last=last)
+            _print_stage(stage)
+            failures += 0 if stage.success else 1
+            print(f"Outputs: {settings.data_dir}")
     return 1 if failures else 0

@@ -64,7 +64,9 @@ def score_with_champions(history: pd.DataFrame, day: dt.date, models_root: Path)
         mi = ModelInfo(model.meta["family"], model.meta["version"], _trained_on(model.meta))
         info.update({tid: mi for tid in ids})
     cols = ["trader_id", "p_large_loss", "pred_pnl", "var_05"]
-    predictions = pd.concat(preds, ignore_index=True)[cols] if preds else pd.DataFrame(columns=cols)
+    empty = pd.DataFrame({"trader_id": pd.Series(dtype=str),
+                          **{c: pd.Series(dtype=float) for c in cols[1:]}})
+    predictions = pd.concat(preds, ignore_index=True)[cols] if preds else empty
     contributions = pd.concat(contribs, ignore_index=True) if contribs else pd.DataFrame(
         columns=["trader_id"])
     return ChampionScores(predictions, contributions, info, missing)
