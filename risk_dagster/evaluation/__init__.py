@@ -8,7 +8,7 @@ from risk_dagster.evaluation.champion import select_champions
 from risk_dagster.evaluation.comparison import (compare_with_rules, oracle_capture,
                                                 paired_auc_bootstrap, paired_daily_tests)
 from risk_dagster.evaluation.config import EvaluationConfig
-from risk_dagster.evaluation.counterfactual import (counterfactual, flag_rows, fold_thresholds,
+from risk_dagster.evaluation.counterfactual import (counterfactual, flag_rows, flag_thresholds,
                                                     performance)
 from risk_dagster.evaluation.evaluate import Evaluation, evaluate, prepare_rows
 from risk_dagster.evaluation.metrics import (classification_metrics, kupiec_pof, rank_ic,
@@ -17,7 +17,7 @@ from risk_dagster.evaluation.reports import key_numbers, write_reports
 
 __all__ = [
     "Evaluation", "EvaluationConfig", "classification_metrics", "compare_with_rules",
-    "counterfactual", "evaluate", "flag_rows", "fold_thresholds", "key_numbers", "kupiec_pof",
+    "counterfactual", "evaluate", "flag_rows", "flag_thresholds", "key_numbers", "kupiec_pof",
     "oracle_capture", "paired_auc_bootstrap", "paired_daily_tests", "performance",
     "prepare_rows", "rank_ic", "regression_metrics", "select_champions", "var_backtest",
     "write_reports",

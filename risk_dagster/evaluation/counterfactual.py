@@ -17,37 +17,45 @@ import pandas as pd
 from risk_dagster.evaluation.config import EvaluationConfig
 
 
-def fold_thresholds(predictions: pd.DataFrame, cfg: EvaluationConfig) -> pd.DataFrame:
-    """Flag threshold (probability) per (model, fold) from earlier predictions only.
+def _period(dates: pd.Series) -> pd.Series:
+    return pd.to_datetime(dates).dt.to_period("M").dt.start_time
 
-    In: predictions with ``trade_date, model, fold, p_large_loss``. Out: one row per (model,
-    fold) with ``fold_start`` (first trade_date of the fold), ``n_earlier`` (predictions of that
-    model dated before ``fold_start``) and ``threshold`` (NaN when ``n_earlier`` is below
+
+def flag_thresholds(predictions: pd.DataFrame, cfg: EvaluationConfig) -> pd.DataFrame:
+    """Flag threshold (probability) per (model, calendar month) from earlier predictions only.
+
+    The threshold of month m is the (1 - ``flag_budget``) quantile of the model's predictions,
+    all traders, dated before m's first day: a desk that acts on the riskiest ~10% of trader-days
+    by what it had seen so far. Walk-forward folds are per trader and start on different dates,
+    so thresholds follow the calendar, not fold numbers.
+    In: predictions with ``trade_date, model, p_large_loss``. Out: one row per (model, month)
+    with ``period_start``, ``n_earlier`` and ``threshold`` (NaN when ``n_earlier`` is below
     ``cfg.min_threshold_rows`` and no fixed ``flag_probability`` is set).
     """
-    dates = pd.to_datetime(predictions["trade_date"])
-    frame = predictions.assign(_date=dates)
+    frame = predictions.assign(_period=_period(predictions["trade_date"]))
     out = []
     for model, grp in frame.groupby("model", sort=True):
-        starts = grp.groupby("fold")["_date"].min().sort_values()
-        for fold, start in starts.items():
-            earlier = grp.loc[grp["_date"] < start, "p_large_loss"].dropna()
-            n_earlier = len(earlier)
+        grp = grp.sort_values("_period")
+        values = grp["p_large_loss"].to_numpy(float)
+        periods = grp["_period"].to_numpy()
+        for start in np.unique(periods):
+            earlier = values[(periods < start) & ~np.isnan(values)]
             if cfg.flag_probability is not None:
                 thr = float(cfg.flag_probability)
             elif len(earlier) >= cfg.min_threshold_rows:
-                thr = float(np.quantile(earlier.to_numpy(), 1 - cfg.flag_budget))
+                thr = float(np.quantile(earlier, 1 - cfg.flag_budget))
             else:
                 thr = math.nan
-            out.append({"model": model, "fold": fold, "fold_start": start,
-                        "n_earlier": n_earlier, "threshold": thr})
-    return pd.DataFrame(out, columns=["model", "fold", "fold_start", "n_earlier", "threshold"])
+            out.append({"model": model, "period_start": pd.Timestamp(start),
+                        "n_earlier": len(earlier), "threshold": thr})
+    return pd.DataFrame(out, columns=["model", "period_start", "n_earlier", "threshold"])
 
 
 def flag_rows(rows: pd.DataFrame, thresholds: pd.DataFrame) -> pd.DataFrame:
-    """``rows`` plus ``threshold``, ``cf_eligible`` (its fold has a threshold) and ``flagged``."""
-    merged = rows.merge(thresholds[["model", "fold", "threshold"]], on=["model", "fold"],
-                        how="left")
+    """``rows`` plus ``threshold``, ``cf_eligible`` (its month has a threshold) and ``flagged``."""
+    keyed = rows.assign(period_start=_period(rows["trade_date"]))
+    merged = keyed.merge(thresholds[["model", "period_start", "threshold"]],
+                         on=["model", "period_start"], how="left").drop(columns="period_start")
     merged["cf_eligible"] = merged["threshold"].notna()
     merged["flagged"] = merged["cf_eligible"] & (merged["p_large_loss"] >= merged["threshold"])
     return merged

@@ -14,7 +14,7 @@ import pandas as pd
 from risk_dagster.evaluation.comparison import compare_with_rules, oracle_capture
 from risk_dagster.evaluation.config import EvaluationConfig
 from risk_dagster.evaluation.counterfactual import (counterfactual_table, flag_rows,
-                                                    fold_thresholds)
+                                                    flag_thresholds)
 from risk_dagster.evaluation.metrics import prediction_metrics
 
 PREDICTION_COLUMNS = ["trade_date", "trader_id", "model", "fold", "p_large_loss", "pred_pnl",
@@ -99,7 +99,7 @@ def evaluate(predictions: pd.DataFrame, labels: pd.DataFrame, truth: pd.DataFram
     adds the oracle AUC and capture share. Returns an ``Evaluation``.
     """
     cfg = cfg or EvaluationConfig()
-    thresholds = fold_thresholds(_dates(predictions, ["trade_date"]), cfg)
+    thresholds = flag_thresholds(_dates(predictions, ["trade_date"]), cfg)
     rows = _attach_truth(flag_rows(prepare_rows(predictions, labels), thresholds), truth)
     per_trader = pd.DataFrame(
         [{"trader_id": tid, "model": model, **_group_metrics(grp, cfg)}

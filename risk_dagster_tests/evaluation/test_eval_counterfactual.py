@@ -6,7 +6,7 @@ import pytest
 
 from risk_dagster.evaluation.config import EvaluationConfig
 from risk_dagster.evaluation.counterfactual import (counterfactual, counterfactual_table,
-                                                    flag_rows, fold_thresholds, performance)
+                                                    flag_rows, flag_thresholds, performance)
 
 
 def _five_days():
@@ -58,33 +58,36 @@ def _predictions(n_folds=3, per_fold=100, seed=3):
                          "p_large_loss": rng.random(len(dates))})
 
 
-def test_threshold_uses_only_earlier_folds():
+def test_threshold_uses_only_earlier_months():
     cfg = EvaluationConfig(flag_budget=0.1, min_threshold_rows=50)
-    preds = _predictions()
-    thr = fold_thresholds(preds, cfg).set_index("fold")
-    assert math.isnan(thr.loc[0, "threshold"])  # no history before the first fold
-    assert thr.loc[1, "threshold"] == pytest.approx(np.quantile(preds["p_large_loss"][:100], 0.9))
-    assert thr.loc[2, "n_earlier"] == 200
-    # Changing the evaluated rows (fold 2, dated on/after its start) leaves its threshold alone.
+    preds = _predictions()  # 300 business days from 2024-01-02
+    thr = flag_thresholds(preds, cfg).set_index("period_start")
+    jan, mar, apr = (pd.Timestamp(f"2024-{m:02d}-01") for m in (1, 5, 6))  # May, June
+    assert math.isnan(thr.loc[jan, "threshold"])  # nothing before the first month
+    before_mar = preds.loc[preds["trade_date"] < mar, "p_large_loss"]
+    assert thr.loc[mar, "threshold"] == pytest.approx(np.quantile(before_mar, 0.9))
+    assert thr.loc[mar, "n_earlier"] == len(before_mar)
+    # Changing the evaluated rows (March onward) leaves March's threshold alone ...
     moved = preds.copy()
-    moved.loc[moved["fold"] == 2, "p_large_loss"] = 0.999
-    assert fold_thresholds(moved, cfg).set_index("fold").loc[2, "threshold"] == \
-        thr.loc[2, "threshold"]
-    # ...while changing an earlier fold does move it (the test can fail).
-    moved.loc[moved["fold"] == 1, "p_large_loss"] = 0.999
-    assert fold_thresholds(moved, cfg).set_index("fold").loc[2, "threshold"] == \
+    moved.loc[moved["trade_date"] >= mar, "p_large_loss"] = 0.999
+    assert flag_thresholds(moved, cfg).set_index("period_start").loc[mar, "threshold"] == \
+        thr.loc[mar, "threshold"]
+    # ... while changing earlier months moves later thresholds (the test can fail).
+    moved.loc[moved["trade_date"] < mar, "p_large_loss"] = 0.999
+    assert flag_thresholds(moved, cfg).set_index("period_start").loc[apr, "threshold"] == \
         pytest.approx(0.999)
 
 
 def test_flags_follow_threshold_and_budget():
     cfg = EvaluationConfig(flag_budget=0.1, min_threshold_rows=50)
     preds = _predictions(per_fold=400)
-    rows = flag_rows(preds, fold_thresholds(preds, cfg))
-    assert not rows.loc[rows["fold"] == 0, "flagged"].any()
-    assert not rows.loc[rows["fold"] == 0, "cf_eligible"].any()
-    rate = rows.loc[rows["fold"] > 0, "flagged"].mean()
+    rows = flag_rows(preds, flag_thresholds(preds, cfg))
+    first_month = pd.to_datetime(rows["trade_date"]) < pd.Timestamp("2024-02-01")
+    assert not rows.loc[first_month, "flagged"].any()
+    assert not rows.loc[first_month, "cf_eligible"].any()
+    rate = rows.loc[~first_month, "flagged"].mean()
     assert 0.05 < rate < 0.15  # iid uniform predictions: about the 10% budget
-    fixed = fold_thresholds(preds, EvaluationConfig(flag_probability=0.5))
+    fixed = flag_thresholds(preds, EvaluationConfig(flag_probability=0.5))
     assert (fixed["threshold"] == 0.5).all()
 
 

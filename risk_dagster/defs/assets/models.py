@@ -103,9 +103,7 @@ def model_evaluation(context: dg.AssetExecutionContext, lake: LakeResource) -> d
     cfg = EvaluationConfig()
     evaluation = champions = None
     if len(predictions):
-        truth = _read_optional(lake.lake, "ground_truth")
-        truth = None if truth is None else truth[["trade_date", "trader_id", "p_large_loss"]]
-        evaluation = evaluate(predictions, labels, truth, cfg)
+        evaluation = evaluate(predictions, labels, _read_truth(lake.root), cfg)
         champions = select_champions(evaluation, cfg)
     champions = _with_fallbacks(champions or {}, _traders(lake.lake), models_root)
     _write_champions(champions, models_root, context.run_id)
@@ -120,6 +118,7 @@ def model_evaluation(context: dg.AssetExecutionContext, lake: LakeResource) -> d
             "use the rules baseline")})
     out_dir = lake.root / REPORTS_DIR / "model_evaluation" / dt.date.today().isoformat()
     report = write_reports(evaluation, out_dir, champions=champions)
+    common.update(_champion_numbers(predictions, labels, champions, cfg, out_dir))
     lake.lake.write_table("model_evaluation", evaluation.per_trader)
     numbers = {k: v for k, v in report["key_numbers"].items() if v is not None}
     return dg.MaterializeResult(metadata={
@@ -128,6 +127,35 @@ def model_evaluation(context: dg.AssetExecutionContext, lake: LakeResource) -> d
         "report_html": dg.MetadataValue.path(str(report["paths"]["html"])),
         "report_markdown": dg.MetadataValue.md(Path(report["paths"]["markdown"]).read_text()[:20000]),
         "firm": markdown_table(evaluation.firm)})
+
+
+def champion_predictions(predictions: pd.DataFrame, champions: dict) -> pd.DataFrame:
+    """Each trader's out-of-sample rows of its chosen family, as one model named 'champion',
+    plus the rules baseline's rows (the benchmark)."""
+    chosen = pd.Series({t: d.get("chosen") for t, d in champions.items()}, name="chosen")
+    rows = predictions.merge(chosen.rename_axis("trader_id").reset_index(), on="trader_id")
+    champion = rows[rows["model"] == rows["chosen"]].assign(model="champion")
+    return pd.concat([champion, predictions[predictions["model"] == "rules"]],
+                     ignore_index=True).drop(columns="chosen")
+
+
+def _champion_numbers(predictions, labels, champions, cfg, out_dir: Path) -> dict:
+    """Firm-wide out-of-sample figures of the champions against the rules baseline. The
+    champion was picked on these same rows, so its figures are slightly optimistic."""
+    evaluation = evaluate(champion_predictions(predictions, champions), labels,
+                          _read_truth(out_dir.parents[2]), cfg)
+    report = write_reports(evaluation, out_dir / "champions")
+    numbers = report["key_numbers"]
+    keep = ("champion_auc", "champion_brier", "champion_oracle_auc", "champion_oracle_capture",
+            "champion_net_benefit_usd", "rules_auc", "rules_net_benefit_usd")
+    return {k: float(numbers[k]) for k in keep if numbers.get(k) is not None}
+
+
+def _read_truth(root: Path) -> pd.DataFrame | None:
+    from risk_dagster.core.lake import Lake
+
+    truth = _read_optional(Lake(root), "ground_truth")
+    return None if truth is None else truth[["trade_date", "trader_id", "p_large_loss"]]
 
 
 def _traders(lake) -> list[str]:
