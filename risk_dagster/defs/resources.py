@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,9 +14,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from risk_dagster.core.lake import Lake
+from risk_dagster.core.schemas import FILLS, TOTALS
 from risk_dagster.ingest import inbox
 
-SOURCE_KINDS = ("simulator", "landing")
+SOURCE_KINDS = ("simulator", "landing", "propreports_api")
 
 
 class LakeResource(dg.ConfigurableResource):
@@ -47,6 +49,8 @@ class TradeSource(dg.ConfigurableResource):
 
     ``simulator``: the embedded simulated firm (deterministic under ``sim_seed``).
     ``landing``: files dropped in ``<data>/inbox/<source>/`` and landed by ``inbox_sensor``.
+    ``propreports_api``: fills and totals by date pulled for ``api_accounts`` from the PropReports
+    API at ``api_base_url`` (token from the ``api_token_env_var`` environment variable).
     """
 
     kind: str = "simulator"
@@ -60,6 +64,9 @@ class TradeSource(dg.ConfigurableResource):
     # "YYYY-MM-DD:trader_behaviour:T0001+T0002" or "YYYY-MM-DD:market_regime"
     sim_changes: list[str] = []
     chunk_sessions: int = 20  # dates processed together: bounds memory on long backfills
+    api_base_url: str | None = None
+    api_accounts: list[str] = []
+    api_token_env_var: str = "PROPREPORTS_TOKEN"
 
     def simulation_config(self):
         from risk_dagster.simulator import InjectedChange, SimulationConfig
@@ -79,6 +86,8 @@ class TradeSource(dg.ConfigurableResource):
         if self.kind == "simulator":
             return (f"simulated firm: {self.sim_traders} traders, seed {self.sim_seed}, "
                     f"{self.sim_start}..{self.sim_end}, calendar {self.calendar}")
+        if self.kind == "propreports_api":
+            return f"PropReports API {self.api_base_url}, {len(self.api_accounts)} accounts"
         return f"landing zone under {Path(self.data_dir) / inbox.LANDING}"
 
     def iter_batches(self, dates: list[dt.date]) -> Iterator[SourceBatch]:
@@ -93,8 +102,39 @@ class TradeSource(dg.ConfigurableResource):
                 keys = [d.isoformat() for d in chunk]
                 yield SourceBatch(chunk, inbox.read_landed(Path(self.data_dir), "fills", keys),
                                   inbox.read_landed(Path(self.data_dir), "totals", keys), None)
+        elif self.kind == "propreports_api":
+            ordered = sorted(dates)
+            for i in range(0, len(ordered), chunk_sessions):
+                yield self._from_api(ordered[i:i + chunk_sessions])
         else:
             raise ValueError(f"unknown source kind {self.kind!r}; expected one of {SOURCE_KINDS}")
+
+    def _from_api(self, dates: list[dt.date]) -> SourceBatch:
+        """Pull each account's fills and totals for ``dates`` and parse them like exports."""
+        from risk_dagster.core.calendar import calendar_timezone
+        from risk_dagster.ingest import parse_propreports_fills, parse_propreports_totals
+        from risk_dagster.ingest.propreports_api import PropReportsApi
+
+        api = PropReportsApi(base_url=self.api_base_url or "", token_env_var=self.api_token_env_var)
+        tz = "America/New_York" if self.calendar == "24/7" else calendar_timezone(self.calendar)
+        fills, totals = [FILLS.empty()], [TOTALS.empty()]
+        with tempfile.TemporaryDirectory(prefix="propreports_") as tmp:
+            for account in self.api_accounts:
+                for kind, fetch in (("fills", api.fetch_fills), ("totals", api.fetch_totals_by_date)):
+                    text = fetch(account, dates[0], dates[-1])
+                    if not text.strip():
+                        continue
+                    path = Path(tmp) / f"{kind}_{account}_{dates[0]}_{dates[-1]}.csv"
+                    path.write_text(text)
+                    if kind == "fills":
+                        fills.append(parse_propreports_fills(path, calendar=self.calendar, timezone=tz))
+                    else:
+                        totals.append(parse_propreports_totals(path, account=account))
+        def on_dates(frames: list[pd.DataFrame]) -> pd.DataFrame:
+            frame = pd.concat(frames, ignore_index=True)
+            return frame[frame["trade_date"].isin(set(dates))]
+
+        return SourceBatch(dates, on_dates(fills), on_dates(totals), None)
 
     def _simulated(self, dates: list[dt.date], chunk_sessions: int) -> Iterator[SourceBatch]:
         from risk_dagster.simulator import iter_simulation
