@@ -50,7 +50,7 @@ defs = dg.Definitions(
             feature_assets.trader_features, feature_assets.risk_labels,
             model_assets.pooled_model, model_assets.trader_models, model_assets.model_evaluation,
             rec_assets.risk_scores, rec_assets.trade_recommendations, drift_report],
-    asset_checks=[feature_assets.check_panel_one_row_per_trader_day,
+    asset_checks=[feature_assets.check_panel_rows_match_roster,
                   feature_assets.check_features_point_in_time, feature_assets.check_label_balance,
                   model_assets.check_every_trader_has_a_champion],
     jobs=[ingest_job, daily_pipeline_job, labels_job, inbox_ingest_job, weekly_training_job,

@@ -9,7 +9,7 @@ from risk_dagster.core.lake import Lake
 from risk_dagster.defs.assets.features import (
     check_features_point_in_time,
     check_label_balance,
-    check_panel_one_row_per_trader_day,
+    check_panel_rows_match_roster,
     risk_labels,
     trader_day_panel,
     trader_features,
@@ -21,7 +21,7 @@ from risk_dagster.pipeline import RANGE_END_TAG, RANGE_START_TAG
 
 START, END = dt.date(2024, 1, 2), dt.date(2024, 4, 30)
 ASSETS = [raw_trades, trader_registry, trader_day_panel, trader_features, risk_labels,
-          check_panel_one_row_per_trader_day, check_features_point_in_time, check_label_balance]
+          check_panel_rows_match_roster, check_features_point_in_time, check_label_balance]
 
 
 @pytest.fixture(scope="module")

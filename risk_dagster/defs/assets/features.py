@@ -17,7 +17,8 @@ from risk_dagster.defs.partitions import date_partitions, single_run
 from risk_dagster.defs.resources import LakeResource, TradeSource
 from risk_dagster.features import build_features, feature_catalog
 from risk_dagster.labels import build_labels
-from risk_dagster.panel import build_trader_day_panel
+from risk_dagster.core.calendar import sessions
+from risk_dagster.panel import build_trader_day_panel, roster
 
 _OWNERS = ["team:risk-engineering"]
 # Label balance outside these bounds means the label definition is broken (e.g. 99% one class).
@@ -70,15 +71,26 @@ def trader_day_panel(context: dg.AssetExecutionContext, lake: LakeResource,
 
 
 @dg.asset_check(asset="trader_day_panel", blocking=True,
-                description="Each stored date has exactly one row per trader on the roster.")
-def check_panel_one_row_per_trader_day(lake: LakeResource) -> dg.AssetCheckResult:
-    con = lake.lake.connect(["trader_day_panel"])
-    dup = con.execute("SELECT count(*) FROM (SELECT trade_date, trader_id FROM trader_day_panel "
-                      "GROUP BY ALL HAVING count(*) > 1)").fetchone()[0]
-    untraded_with_pnl = con.execute(
-        "SELECT count(*) FROM trader_day_panel WHERE NOT traded AND net_pnl IS NOT NULL").fetchone()[0]
-    return dg.AssetCheckResult(passed=dup == 0 and untraded_with_pnl == 0, metadata={
-        "duplicated_trader_days": int(dup), "untraded_days_with_net_pnl": int(untraded_with_pnl)})
+                description="Each stored date has exactly one row per trader on the roster "
+                "(recomputed from raw_fills), and no P&L on days without fills.")
+def check_panel_rows_match_roster(lake: LakeResource, source: TradeSource) -> dg.AssetCheckResult:
+    con = lake.lake.connect(["trader_day_panel", "raw_fills"])
+    panel = con.execute("SELECT trade_date, trader_id, traded, net_pnl FROM trader_day_panel").df()
+    activity = con.execute("SELECT DISTINCT trade_date, trader_id FROM raw_fills").df()
+    days = pd.to_datetime(panel["trade_date"])
+    all_sessions = sessions(source.calendar, activity["trade_date"].min(), days.max().date())
+    expected = roster(activity, all_sessions)
+    expected = expected[expected["trade_date"].isin(set(days.dt.date))]
+    got = panel.assign(trade_date=days.dt.date)
+    keys = ["trade_date", "trader_id"]
+    diff = got[keys].merge(expected, on=keys, how="outer", indicator=True)
+    extra, missing = (diff["_merge"] == "left_only").sum(), (diff["_merge"] == "right_only").sum()
+    dup = int(got.duplicated(keys).sum())
+    untraded_pnl = int((~got["traded"].astype(bool) & got["net_pnl"].notna()).sum())
+    return dg.AssetCheckResult(
+        passed=bool(extra == missing == dup == untraded_pnl == 0),
+        metadata={"rows": len(got), "not_on_roster": int(extra), "roster_rows_missing": int(missing),
+                  "duplicated_trader_days": dup, "untraded_days_with_net_pnl": untraded_pnl})
 
 
 @dg.asset(
