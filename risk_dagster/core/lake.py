@@ -26,6 +26,20 @@ PART_FILE = "data.parquet"
 _DIMS = ("date", "trader", "week")
 
 
+def write_parquet_atomic(final: Path, table: pa.Table | pd.DataFrame) -> Path:
+    """Write ``table`` to a hidden temp file beside ``final``, then rename it over ``final``."""
+    if isinstance(table, pd.DataFrame):
+        table = pa.Table.from_pandas(table, preserve_index=False)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f".{final.name}.{uuid.uuid4().hex}.tmp"
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return final
+
+
 class Lake:
     """Read and write partitions of the lake rooted at ``root``."""
 
@@ -61,16 +75,7 @@ class Lake:
 
     @staticmethod
     def _write_file(final: Path, table: pa.Table | pd.DataFrame) -> Path:
-        if isinstance(table, pd.DataFrame):
-            table = pa.Table.from_pandas(table, preserve_index=False)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = final.parent / f".{PART_FILE}.{uuid.uuid4().hex}.tmp"
-        try:
-            pq.write_table(table, tmp, compression="zstd")
-            os.replace(tmp, final)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return final
+        return write_parquet_atomic(final, table)
 
     def write_many(self, asset: str, dim: str, frame: pa.Table, column: str) -> dict[str, Path]:
         """Split ``frame`` by ``column`` (dates or trader ids) and write each as a partition."""

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 import shutil
 import time
 import traceback
@@ -30,6 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from risk_dagster.core.lake import write_parquet_atomic
 from risk_dagster.core.schemas import FILLS, TOTALS
 
 INBOX, LANDING, ARCHIVE, REJECTED, MAPPINGS = "inbox", "landing", "archive", "rejected", "mappings"
@@ -82,16 +82,6 @@ def _move(path: Path, folder: Path) -> Path:
     return target
 
 
-def _atomic_parquet(table: pa.Table, final: Path) -> None:
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.parent / f".{final.name}.{uuid.uuid4().hex}.tmp"
-    try:
-        pq.write_table(table, tmp, compression="zstd")
-        os.replace(tmp, final)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def land(data_dir: Path, table: str, source: str, batch_id: str, frame: pd.DataFrame) -> list[str]:
     """Write ``frame`` (canonical ``table``) to the landing zone, one file per date."""
     schema = TABLES[table]
@@ -101,7 +91,8 @@ def land(data_dir: Path, table: str, source: str, batch_id: str, frame: pd.DataF
         arrow = schema.to_arrow(part).append_column(
             "landed_at", pa.array([landed_at] * len(part), pa.timestamp("us", tz="UTC")))
         key = pd.Timestamp(day).strftime("%Y-%m-%d")
-        _atomic_parquet(arrow, Path(data_dir) / LANDING / table / f"date={key}" / f"{source}-{batch_id}.parquet")
+        write_parquet_atomic(
+            Path(data_dir) / LANDING / table / f"date={key}" / f"{source}-{batch_id}.parquet", arrow)
         dates.append(key)
     return dates
 
