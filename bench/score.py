@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -38,7 +39,7 @@ prepare_dagster_home(load_settings())
 from risk_dagster.definitions import defs
 t1 = time.perf_counter()
 stage = run_job(defs, dg.DagsterInstance.get(), "score_date_job", first=sys.argv[1], last=sys.argv[1])
-print(json.dumps({"import_s": t1 - t0, "run_s": stage.seconds, "success": stage.success,
+print("BENCH_RESULT", json.dumps({"import_s": t1 - t0, "run_s": stage.seconds, "success": stage.success,
                   "materializations": stage.materializations, "failed_checks": stage.failed_checks,
                   "run_id": stage.run_id}))
 sys.exit(0 if stage.success else 1)
@@ -92,10 +93,12 @@ def main() -> None:
     wall = time.perf_counter() - started
     # this bench starts no other child, so the children's peak is the run's peak
     rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    lines = out.strip().splitlines()
-    if not lines or not lines[-1].startswith("{"):
-        sys.exit(f"score run failed:\n{err[-3000:]}")
-    r = json.loads(lines[-1])
+    # DuckDB's progress bar shares stdout (carriage returns, no newline): find the marker
+    found = re.findall(r"BENCH_RESULT (\{.*\})", out)
+    if not found:
+        sys.exit(f"score run failed after {wall:.1f} s (exit {proc.returncode}):\n"
+                 f"{out[-3000:]}\n{err[-5000:]}")
+    r = json.loads(found[-1])
     print(f"lake {data_dir}: {raw['traders']} traders; score_date_job for {day} "
           f"({'ok' if r['success'] else 'FAILED'}, run {r['run_id'][:8]}, "
           f"{r['materializations']} materializations, failed checks {r['failed_checks']})")

@@ -32,6 +32,15 @@ from pathlib import Path
 TRIAL_LOG_ENV = "BENCH_TRIAL_LOG"
 
 
+def _vm_hwm_mb() -> float:
+    """This process's own peak RSS (VmHWM; unlike ru_maxrss it is not inherited from the
+    pre-exec fork image of a spawned worker)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def _install_trial_log() -> None:
     """Log every Optuna study's trial states once it ends (only when $BENCH_TRIAL_LOG is set)."""
     log = os.environ.get(TRIAL_LOG_ENV)
@@ -50,7 +59,8 @@ def _install_trial_log() -> None:
         finally:
             states = Counter(t.state.name for t in self.trials)
             line = json.dumps({"study": self.study_name, "states": states,
-                               "seconds": round(time.perf_counter() - started, 2)})
+                               "seconds": round(time.perf_counter() - started, 2),
+                               "pid": os.getpid(), "hwm_mb": _vm_hwm_mb()})
             with open(log, "a") as fh:  # one short line per append: whole lines, any process
                 fh.write(line + "\n")
 
@@ -108,6 +118,8 @@ def _trial_summary(path: Path) -> dict:
     out: dict = {}
     for line in path.read_text().splitlines() if path.exists() else []:
         rec = json.loads(line)
+        hwm = out.setdefault("_hwm_by_pid", {})
+        hwm[rec["pid"]] = max(hwm.get(rec["pid"], 0.0), rec["hwm_mb"])
         family = rec["study"].split(".")[1] if rec["study"].count(".") >= 2 else "other"
         fam = out.setdefault(family, {"studies": 0, "trials": Counter(), "seconds": 0.0,
                                       "max_study_s": 0.0})
@@ -147,6 +159,7 @@ def main() -> None:
         sys.exit(f"training failed:\n{proc.stderr[-3000:]}")
     r = json.loads(proc.stdout.strip().splitlines()[-1])
     trials = _trial_summary(log)
+    hwm = trials.pop("_hwm_by_pid", {})
     print(f"lake {args.data_dir}: {raw['traders']} traders, {raw['start']}..{raw['end']}, "
           f"{raw['fills']:,} fills; TrainingConfig() defaults, workers={args.workers}")
     print(f"  train_pooled:   {r['pooled_s']:7.1f} s  (pooled AUC {r['pooled_auc']})  "
@@ -163,7 +176,10 @@ def main() -> None:
               f"({dict(t['trials'])}); {t['seconds']:.0f} s inside optimize, longest study "
               f"{t['max_study_s']:.1f} s")
     print(f"  peak RSS: training process {r['peak_rss_mb']:,.0f} MB (after pooled "
-          f"{r['rss_after_pooled_mb']:,.0f} MB), largest worker {r['worker_peak_rss_mb']:,.0f} MB")
+          f"{r['rss_after_pooled_mb']:,.0f} MB); workers' own VmHWM at their last study end "
+          f"{sorted(round(v) for v in hwm.values())} MB (pids incl. the training process); "
+          f"RUSAGE_CHILDREN {r['worker_peak_rss_mb']:,.0f} MB counts each spawned worker's "
+          "pre-exec fork of the training process, so it is at least that process's RSS")
     if r["trained"] < r["roster"]:
         est = r["pooled_s"] + r["traders_s"] * r["roster"] / r["trained"]
         print(f"  EXTRAPOLATION to all {r['roster']} traders: pooled {r['pooled_s']:.0f} s + "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 FILLS_26 = ["Date/Time", "Account", "B/S", "Qty", "Symbol", "Price", "Route", "Liq", "Comm",
             "Ecn Fee", "SEC", "ORF", "CAT", "TAF", "FTT", "NSCC", "Acc", "Clr", "Misc", "Order Id",
