@@ -59,13 +59,13 @@ def _timed(fn, *args, profile: bool = False, **kwargs):
 def pipeline(args) -> dict:
     from pathlib import Path
 
-    from bench.firm_lake import CALENDAR, lake_dates, _read_marker
+    from bench.firm_lake import CALENDAR, lake_dates, read_marker
     from risk_dagster.core.lake import Lake
     from risk_dagster.features import build_features
     from risk_dagster.labels import build_labels
     from risk_dagster.panel import build_trader_day_panel
 
-    raw = _read_marker(Path(args.data_dir), "raw")
+    raw = read_marker(Path(args.data_dir), "raw")
     dates = lake_dates(raw["start"], raw["end"])
     _warm_calendar(dates)
     panel, t_panel = _timed(build_trader_day_panel, Lake(args.data_dir), dates, calendar=CALENDAR,
@@ -95,12 +95,12 @@ def compare(args) -> dict:
     import duckdb
     import pandas as pd
 
-    from bench.firm_lake import CALENDAR, lake_dates, _read_marker
+    from bench.firm_lake import CALENDAR, lake_dates, read_marker
     from bench.pandas_reference import pandas_daily_aggregates
     from risk_dagster.core.lake import Lake
     from risk_dagster.panel import fills_daily_aggregates
 
-    raw = _read_marker(Path(args.data_dir), "raw")
+    raw = read_marker(Path(args.data_dir), "raw")
     days = lake_dates(raw["start"], raw["end"])[: args.compare_sessions]
     _warm_calendar(days)
     store = Lake(args.data_dir)
@@ -146,10 +146,12 @@ def main() -> None:
     print(f"lake {args.data_dir}: {raw['traders']} traders, {raw['start']}..{raw['end']}, "
           f"{raw['fills']:,} fills, {raw['dates']} sessions", flush=True)
     base = [sys.executable, "-m", "bench.features", "--data-dir", args.data_dir,
-            "--compare-sessions", str(args.compare_sessions)] + (["--profile"] if args.profile else [])
+            "--compare-sessions", str(args.compare_sessions)]
+    base += ["--profile"] if args.profile else []
     out = {}
     for phase in ("pipeline", "compare"):
-        proc = subprocess.run(base + ["--phase", phase], capture_output=True, text=True)
+        proc = subprocess.run(base + ["--phase", phase], check=False, capture_output=True,
+                              text=True)
         if proc.returncode:
             sys.exit(f"{phase} failed:\n{proc.stderr[-3000:]}")
         out[phase] = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -160,8 +162,9 @@ def main() -> None:
     print(_row("build_trader_day_panel (all dates)", p["panel"]))
     print(_row("build_features", p["features_t"]))
     print(_row("build_labels", p["labels_t"]))
+    with_labels = total + p["labels_t"]["wall_s"]
     print(f"  fills -> panel -> features: {total:.1f} s (target <= 60 s: "
-          f"{'met' if total <= 60 else 'MISSED'}); + labels {total + p['labels_t']['wall_s']:.1f} s")
+          f"{'met' if total <= 60 else 'MISSED'}); + labels {with_labels:.1f} s")
     print(f"  peak RSS {p['peak_rss_mb']:,.0f} MB (after panel {p['rss_after_panel_mb']:,.0f}, "
           f"after features {p['rss_after_features_mb']:,.0f}; target < 4096 MB: "
           f"{'met' if p['peak_rss_mb'] < 4096 else 'MISSED'})")

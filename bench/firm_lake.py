@@ -25,7 +25,8 @@ def _marker(data_dir: Path, stage: str) -> Path:
     return data_dir / f".bench_{stage}.json"
 
 
-def _read_marker(data_dir: Path, stage: str) -> dict | None:
+def read_marker(data_dir: Path, stage: str) -> dict | None:
+    """The parameters a stage (``raw`` / ``features``) was built with, or None if not built."""
     path = _marker(data_dir, stage)
     return json.loads(path.read_text()) if path.exists() else None
 
@@ -46,7 +47,7 @@ def ensure_raw(data_dir: str, traders: int, start: str, end: str, seed: int = 7)
 
     root = Path(data_dir)
     params = {"traders": traders, "start": start, "end": end, "seed": seed}
-    seen = _read_marker(root, "raw")
+    seen = read_marker(root, "raw")
     if seen is not None:
         if {k: seen.get(k) for k in params} != params:
             raise SystemExit(f"{root} holds another firm {seen}; use another --data-dir")
@@ -73,10 +74,10 @@ def ensure_features(data_dir: str) -> dict:
     from risk_dagster.panel import build_trader_day_panel
 
     root = Path(data_dir)
-    raw = _read_marker(root, "raw")
+    raw = read_marker(root, "raw")
     if raw is None:
         raise SystemExit(f"{root} has no raw lake yet (ensure_raw first)")
-    seen = _read_marker(root, "features")
+    seen = read_marker(root, "features")
     if seen is not None:
         return seen
     lake = Lake(root)

@@ -152,7 +152,7 @@ def main() -> None:
     cmd = [sys.executable, "-m", "bench.train", "--data-dir", args.data_dir, "--sample",
            str(args.sample), "--workers", str(args.workers), "--phase", "run"]
     started = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True,
+    proc = subprocess.run(cmd, check=False, capture_output=True, text=True,
                           env={**os.environ, TRIAL_LOG_ENV: str(log)})
     wall = time.perf_counter() - started
     if proc.returncode:

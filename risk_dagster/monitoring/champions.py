@@ -25,13 +25,21 @@ from risk_dagster.monitoring.retrain import retrain_decisions
 FIRM_WIDE_CATEGORIES = ("market",)
 
 
+# How the trader trades each day, tested whatever the champion uses: a change of behaviour shows
+# first in activity and size, which a champion may not have selected.
+BEHAVIOUR_FINGERPRINT = ("n_fills_d0", "n_orders_d0", "avg_order_notional_d0", "notional_d0",
+                         "max_position_notional_d0", "n_round_trips_d0")
+
+
 def drift_features(model_features, catalog: pd.DataFrame | None = None) -> list[str]:
-    """The champion's features that describe the trader's own behaviour (tested for drift)."""
+    """What is tested for drift: the champion's features that describe the trader's own
+    behaviour, plus the behaviour fingerprint."""
     from risk_dagster.features import feature_catalog
 
     catalog = feature_catalog() if catalog is None else catalog
     firm_wide = set(catalog.loc[catalog["category"].isin(FIRM_WIDE_CATEGORIES), "name"])
-    return [f for f in model_features if f in set(catalog["name"]) and f not in firm_wide]
+    own = [f for f in model_features if f in set(catalog["name"]) and f not in firm_wide]
+    return own + [f for f in BEHAVIOUR_FINGERPRINT if f not in own]
 
 
 RETRAIN_LOG = "retrain_log"  # lake asset: one row per drift-triggered retraining of a trader
