@@ -106,7 +106,7 @@ def model_evaluation(context: dg.AssetExecutionContext, lake: LakeResource) -> d
         evaluation = evaluate(predictions, labels, _read_truth(lake.root), cfg)
         champions = select_champions(evaluation, cfg)
     champions = _with_fallbacks(champions or {}, _traders(lake.lake), models_root)
-    _write_champions(champions, models_root, context.run_id)
+    champions = _write_champions(champions, models_root, context.run_id)
     complete = labels[labels["label_status"] == "complete"]
     common = {"labelled_rows": len(complete),
               "large_loss_days": int(complete["large_loss"].fillna(0).astype(int).sum()),
@@ -117,7 +117,8 @@ def model_evaluation(context: dg.AssetExecutionContext, lake: LakeResource) -> d
             "no model could be validated out of sample (too little history); recommendations "
             "use the rules baseline")})
     out_dir = lake.root / REPORTS_DIR / "model_evaluation" / dt.date.today().isoformat()
-    report = write_reports(evaluation, out_dir, champions=champions)
+    report = write_reports(evaluation, out_dir, importance=champion_importance(champions),
+                           champions=champions)
     common.update(_champion_numbers(predictions, labels, champions, cfg, out_dir))
     lake.lake.write_table("model_evaluation", evaluation.per_trader)
     numbers = {k: v for k, v in report["key_numbers"].items() if v is not None}
@@ -127,6 +128,23 @@ def model_evaluation(context: dg.AssetExecutionContext, lake: LakeResource) -> d
         "report_html": dg.MetadataValue.path(str(report["paths"]["html"])),
         "report_markdown": dg.MetadataValue.md(Path(report["paths"]["markdown"]).read_text()[:20000]),
         "firm": markdown_table(evaluation.firm)})
+
+
+def champion_importance(champions: dict) -> pd.DataFrame | None:
+    """Gain importance of each LightGBM champion's classifier (one row per model and feature),
+    for the report's feature-importance chart."""
+    from risk_dagster.models import load_model
+
+    rows, seen = [], set()
+    for decision in champions.values():
+        path = decision.get("path")
+        if not path or path in seen or decision.get("chosen") not in ("pooled_lgbm", "trader_lgbm"):
+            continue
+        seen.add(path)
+        booster = load_model(path).boosters["classifier"]
+        rows += [{"model": path, "feature": f, "importance": float(g)} for f, g in
+                 zip(booster.feature_name(), booster.feature_importance("gain"), strict=True)]
+    return pd.DataFrame(rows) if rows else None
 
 
 def champion_predictions(predictions: pd.DataFrame, champions: dict) -> pd.DataFrame:
@@ -178,14 +196,19 @@ def _with_fallbacks(champions: dict, traders: list[str], models_root: Path) -> d
     return out
 
 
-def _write_champions(champions: dict, models_root: Path, run_id: str) -> None:
+def _write_champions(champions: dict, models_root: Path, run_id: str) -> dict:
+    """Write each trader's champion pointer; returns the decisions with their model paths."""
     decided_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    out = {}
     for trader_id, decision in champions.items():
+        out[trader_id] = decision
         if decision.get("chosen") is None:
             continue
-        write_champion(models_root, trader_id, {
-            **decision, "family": decision["chosen"], "decided_at": decided_at, "run_id": run_id,
-            "path": _champion_path(models_root, trader_id, decision["chosen"])})
+        out[trader_id] = {**decision, "family": decision["chosen"], "decided_at": decided_at,
+                          "run_id": run_id,
+                          "path": _champion_path(models_root, trader_id, decision["chosen"])}
+        write_champion(models_root, trader_id, out[trader_id])
+    return out
 
 
 @dg.asset_check(asset="model_evaluation",
