@@ -22,8 +22,9 @@ from risk_dagster.evaluation.evaluate import Evaluation
 
 NOTES = [
     "Counterfactual P&L is an upper bound: it assumes P&L scales linearly with size.",
-    "Flag threshold of fold k: the (1 - flag_budget) quantile of the model's predictions dated "
-    "before fold k (never the evaluated rows); folds without enough history are not flagged.",
+    "Flag threshold of a month: the (1 - flag_budget) quantile of the model's predictions (all "
+    "traders) dated before that month (never the evaluated rows); months without enough earlier "
+    "predictions are not flagged.",
     "rank_ic is Spearman(p_large_loss, next_net_pnl): a useful risk score has a negative value.",
     "AUC vs rules: paired block bootstrap over label-date blocks; daily counterfactual benefit "
     "vs rules: paired t-test and Wilcoxon signed-rank test.",

@@ -94,7 +94,7 @@ def test_report_has_header_sections_charts_and_escaped_text(morning):
     assert "Kill-switch events" in head and "T0003" in head
     assert "lost $7,000 on the last day, above the kill switch of $5,000" in head
     assert 'id="risk-heatmap"' in page and 'id="firm-pnl"' in page
-    assert page.count("cdn.plot.ly") == 1
+    assert page.count('src="../plotly.min.js"') == 1 and "cdn.plot.ly" not in page  # offline
     top = page.split("<h2>Top risks</h2>")[1].split("<h2>")[0]
     assert top.index("T0003") < top.index("T0001")
     changes = page.split("Changes since the previous morning</h2>")[1].split("<h2>")[0]

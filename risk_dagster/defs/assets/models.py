@@ -118,7 +118,7 @@ def model_evaluation(context: dg.AssetExecutionContext, lake: LakeResource) -> d
             "use the rules baseline")})
     out_dir = lake.root / REPORTS_DIR / "model_evaluation" / dt.date.today().isoformat()
     report = write_reports(evaluation, out_dir, importance=champion_importance(champions),
-                           champions=champions)
+                           champions=champions, embed_plotlyjs=True)  # weekly: self-contained
     common.update(_champion_numbers(predictions, labels, champions, cfg, out_dir))
     lake.lake.write_table("model_evaluation", evaluation.per_trader)
     numbers = {k: v for k, v in report["key_numbers"].items() if v is not None}
