@@ -78,11 +78,21 @@ class LgbmRiskModel:
     def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Per-feature contributions to the calibrated log-odds (TreeSHAP, ``pred_contrib``),
         columns ``input_names`` + ``bias``; each row sums to logit(p_large_loss)."""
-        contrib = self.boosters["classifier"].predict(self.design(frame), pred_contrib=True)
+        return self.contributions_design(self.design(frame), frame.index)
+
+    def contributions_design(self, X: np.ndarray, index: pd.Index) -> pd.DataFrame:
+        contrib = self.boosters["classifier"].predict(X, pred_contrib=True)
         out = pd.DataFrame(contrib * self.calibration.a, columns=self.input_names + ["bias"],
-                           index=frame.index)
+                           index=index)
         out["bias"] += self.calibration.b
         return out
+
+    def predict_rows(self, frame: pd.DataFrame, mask: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Predictions and contributions of the rows of ``frame`` selected by ``mask`` only. The
+        inputs are built from the whole ``frame`` (the pooled normalisation needs the history),
+        but the trees run on the selected rows: scoring one date costs one row per trader."""
+        X, index = self.design(frame)[mask], frame.index[mask]
+        return self.predict_design(X, index), self.contributions_design(X, index)
 
     def to_files(self, directory: Path) -> dict:
         """Write the boosters as LightGBM text files; returns the JSON section of the metadata."""

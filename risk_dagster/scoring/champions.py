@@ -8,12 +8,17 @@ own history (expanding normalisation, trailing P&L), so they need it, not only t
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from risk_dagster.models import load_model, read_champion
+from risk_dagster.models.config import RULE_FEATURES
+
+# the rules model reads these beyond its listed features (trailing P&L statistics)
+RULE_INPUTS = (*RULE_FEATURES, "traded_d0")
 from risk_dagster.recommendations import ModelInfo
 
 
@@ -36,28 +41,34 @@ def _trained_on(meta: dict) -> dt.date:
     return dt.date.fromisoformat(value)
 
 
-def score_with_champions(history: pd.DataFrame, day: dt.date, models_root: Path) -> ChampionScores:
-    """Score every trader that has a feature row on ``day``.
+def score_with_champions(latest: pd.DataFrame, load_history: Callable[[list[str]], pd.DataFrame],
+                         day: dt.date, models_root: Path) -> ChampionScores:
+    """Score every trader in ``latest`` (their feature rows on ``day``).
 
-    ``history``: trader_features rows with trade_date <= ``day`` (all of them for those traders).
+    ``load_history(columns)``: those traders' feature rows up to ``day`` with ``trade_date``,
+    ``trader_id`` and ``columns`` (only what the champions need is read).
     """
-    today = history[history["trade_date"] == day]
     groups: dict[str, list[str]] = {}
     missing: dict[str, str] = {}
-    for tid in today["trader_id"]:
+    for tid in latest["trader_id"]:
         champ = read_champion(models_root, tid)
         path = champ.get("path") if champ else None
         if not path or not Path(path).exists():
             missing[tid] = "no champion model" if not champ else f"champion model missing at {path}"
             continue
         groups.setdefault(path, []).append(tid)
+    models = {path: load_model(path) for path in groups}
+    needed = sorted({f for m in models.values() for f in m.features} | set(RULE_INPUTS))
+    history = load_history([c for c in needed if c in latest.columns]) if models else latest
     preds, contribs, info = [], [], {}
     for path, traders in groups.items():
-        model = load_model(path)
+        model = models[path]
         rows = history[history["trader_id"].isin(traders)].sort_values(["trader_id", "trade_date"])
-        last = rows.index[rows["trade_date"] == day]
-        p = model.predict(rows).loc[last]
-        c = model.contributions(rows).loc[last]
+        last = (rows["trade_date"] == day).to_numpy()
+        if hasattr(model, "predict_rows"):  # LightGBM: trees only on the scored rows
+            p, c = model.predict_rows(rows, last)
+        else:  # the baselines are cheap
+            p, c = model.predict(rows)[last], model.contributions(rows)[last]
         ids = rows.loc[last, "trader_id"].to_numpy()
         preds.append(p.assign(trader_id=ids))
         contribs.append(c.drop(columns=["bias", "trader_code"], errors="ignore").assign(trader_id=ids))

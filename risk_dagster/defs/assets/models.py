@@ -141,9 +141,10 @@ def champion_importance(champions: dict) -> pd.DataFrame | None:
         if not path or path in seen or decision.get("chosen") not in ("pooled_lgbm", "trader_lgbm"):
             continue
         seen.add(path)
-        booster = load_model(path).boosters["classifier"]
-        rows += [{"model": path, "feature": f, "importance": float(g)} for f, g in
-                 zip(booster.feature_name(), booster.feature_importance("gain"), strict=True)]
+        model = load_model(path)  # boosters were fitted on arrays: names come from the model
+        gains = model.boosters["classifier"].feature_importance("gain")
+        rows += [{"model": path, "feature": f, "importance": float(g)}
+                 for f, g in zip(model.input_names, gains, strict=True)]
     return pd.DataFrame(rows) if rows else None
 
 

@@ -42,12 +42,27 @@ def _query(lake, view: str, sql: str, params: list) -> pd.DataFrame:
     return frame
 
 
-def read_feature_history(lake, day: dt.date) -> pd.DataFrame:
-    """Every feature row up to ``day`` of the traders that have a row on ``day``."""
+def read_feature_history(lake, day: dt.date, columns: list[str] | None = None) -> pd.DataFrame:
+    """Feature rows up to ``day`` of the traders that have a row on ``day`` (every column, or
+    only ``columns``, which must be names from the feature catalog)."""
+    if columns is None:
+        select = "*"
+    else:
+        known = set(feature_catalog()["name"])
+        unknown = [c for c in columns if c not in known]
+        if unknown:
+            raise ValueError(f"not feature names: {unknown}")
+        select = ", ".join(["trade_date", "trader_id", *(f'"{c}"' for c in columns)])
     return _query(lake, "trader_features",
-                  "SELECT * FROM trader_features WHERE trade_date <= ? AND trader_id IN "
+                  f"SELECT {select} FROM trader_features WHERE trade_date <= ? AND trader_id IN "
                   "(SELECT trader_id FROM trader_features WHERE trade_date = ?) "
                   "ORDER BY trade_date, trader_id", [day, day])
+
+
+def read_latest_features(lake, day: dt.date) -> pd.DataFrame:
+    """Every feature of every trader with a row on ``day`` (one row each)."""
+    return _query(lake, "trader_features", "SELECT * FROM trader_features WHERE trade_date = ? "
+                  "ORDER BY trader_id", [day])
 
 
 def read_pnl_history(lake, day: dt.date, calendar: str) -> pd.DataFrame:
@@ -58,16 +73,17 @@ def read_pnl_history(lake, day: dt.date, calendar: str) -> pd.DataFrame:
                   [first.date(), day])
 
 
-def score_day(lake_root, lake, day: dt.date) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """(scores, feature history, champion details) for the close of ``day``."""
-    history = read_feature_history(lake, day)
-    champions = score_with_champions(history, day, lake_root / MODELS_DIR)
+def score_day(lake_root, lake, day: dt.date) -> tuple[pd.DataFrame, dict]:
+    """(scores, champion details) for the close of ``day``."""
+    latest = read_latest_features(lake, day)
+    champions = score_with_champions(latest, lambda cols: read_feature_history(lake, day, cols),
+                                     day, lake_root / MODELS_DIR)
     info = {**champions.model_info, "*": ModelInfo("rules_baseline", "builtin", day)}
-    scores = compute_risk_scores(history, champions.predictions, champions.contributions,
+    scores = compute_risk_scores(latest, champions.predictions, champions.contributions,
                                  feature_catalog(), info)
     in_sample = sum(mi.trained_on > day for mi in champions.model_info.values())
-    return scores, history, {"without_champion": len(champions.missing),
-                             "champion_trained_after_date": in_sample}
+    return scores, {"without_champion": len(champions.missing),
+                    "champion_trained_after_date": in_sample}
 
 
 @dg.asset(
@@ -81,7 +97,7 @@ def score_day(lake_root, lake, day: dt.date) -> tuple[pd.DataFrame, pd.DataFrame
 def risk_scores(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
     started, dates, frames, notes = time.perf_counter(), run_dates(context), [], {}
     for day in dates:
-        scores, _, notes = score_day(lake.root, lake.lake, day)
+        scores, notes = score_day(lake.root, lake.lake, day)
         frames.append(scores)
         write_dates(lake.lake, "risk_scores", scores, [day])
     scores = pd.concat(frames, ignore_index=True)
@@ -123,7 +139,7 @@ def trade_recommendations(context: dg.AssetExecutionContext, lake: LakeResource,
         started = time.perf_counter()
         today = next_session(source.calendar, day)
         scores = lake.lake.read_df("risk_scores", "date", [day.isoformat()])
-        features = read_feature_history(lake.lake, day)
+        features = read_latest_features(lake.lake, day)  # the rules read each trader's latest row
         pnl = read_pnl_history(lake.lake, day, source.calendar)
         recs, summary = recommend(scores, features, pnl, cfg, today=today, calendar=source.calendar)
         active = scores["trader_id"].tolist()
