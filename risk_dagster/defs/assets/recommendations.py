@@ -60,9 +60,10 @@ def read_feature_history(lake, day: dt.date, columns: list[str] | None = None) -
 
 
 def read_latest_features(lake, day: dt.date) -> pd.DataFrame:
-    """Every feature of every trader with a row on ``day`` (one row each)."""
-    return _query(lake, "trader_features", "SELECT * FROM trader_features WHERE trade_date = ? "
-                  "ORDER BY trader_id", [day])
+    """Every feature of every trader with a row on ``day`` (one row each): that one partition."""
+    frame = lake.read_df("trader_features", "date", [day.isoformat()])
+    frame["trade_date"] = pd.to_datetime(frame["trade_date"]).dt.date
+    return frame.sort_values("trader_id", ignore_index=True)
 
 
 def read_pnl_history(lake, day: dt.date, calendar: str) -> pd.DataFrame:
