@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 from risk_dagster.core.trader_ids import validate_trader_id
 
 PART_FILE = "data.parquet"
+PARQUET_COMPRESSION = "zstd"  # smallest files; lz4 and snappy measured no faster here
 _DIMS = ("date", "trader", "week")
 
 
@@ -33,7 +34,7 @@ def write_parquet_atomic(final: Path, table: pa.Table | pd.DataFrame) -> Path:
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = final.parent / f".{final.name}.{uuid.uuid4().hex}.tmp"
     try:
-        pq.write_table(table, tmp, compression="zstd")
+        pq.write_table(table, tmp, compression=PARQUET_COMPRESSION)
         os.replace(tmp, final)
     finally:
         tmp.unlink(missing_ok=True)

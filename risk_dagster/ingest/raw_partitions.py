@@ -67,20 +67,27 @@ def prepare_raw_partitions(fills: pa.Table | pd.DataFrame, totals: pa.Table | pd
     """Validate ``fills``/``totals`` for ``dates`` and complete the totals.
 
     Blocking failures are reported in ``outcomes``; the caller must not store the data then.
-    The tables come back sorted by (trade_date, trader_id[, ts]).
+    The tables come back ordered by trade_date.
     """
     wanted = set(dates)
     outcomes = check_fills(fills, wanted, calendar)
     if blocking_failures(outcomes):
         return RawPartitions(fills, totals, outcomes, 0)
-    fills = to_canonical(fills, FILLS).sort_by(
-        [("trade_date", "ascending"), ("trader_id", "ascending"), ("ts", "ascending")])
+    fills = sort_by_date(to_canonical(fills, FILLS))
     totals, n_derived = complete_totals(fills, to_canonical(totals, TOTALS))
     outcomes += check_totals(totals, wanted)
     if not blocking_failures(outcomes):
         outcomes.append(reconcile_totals(fills, totals))
-    totals = totals.sort_by([("trade_date", "ascending"), ("trader_id", "ascending")])
-    return RawPartitions(fills, totals, outcomes, n_derived)
+    return RawPartitions(fills, sort_by_date(totals), outcomes, n_derived)
+
+
+def sort_by_date(table: pa.Table) -> pa.Table:
+    """``table`` ordered by trade_date (stable: the source's order within a date is kept), which
+    ``split_by_date`` needs; sources usually deliver it so, and then nothing is copied."""
+    days = table["trade_date"].to_numpy(zero_copy_only=False).astype("datetime64[D]")
+    if len(days) < 2 or bool((days[1:] >= days[:-1]).all()):
+        return table
+    return table.take(pc.sort_indices(table, [("trade_date", "ascending")]))
 
 
 def split_by_date(table: pa.Table, dates: list[dt.date]) -> dict[dt.date, pa.Table]:
