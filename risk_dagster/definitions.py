@@ -9,19 +9,35 @@ import dagster as dg
 from risk_dagster.core.settings import Settings
 from risk_dagster.defs.assets import features as feature_assets
 from risk_dagster.defs.assets import models as model_assets
-from risk_dagster.defs.assets.monitoring import drift_report
 from risk_dagster.defs.assets import recommendations as rec_assets
 from risk_dagster.defs.assets.ingest import raw_trades, trader_registry
-from risk_dagster.defs.jobs import (daily_pipeline_job, inbox_ingest_job, ingest_job, labels_job, morning_job,
-                                   monitoring_job, retrain_trader_job, score_date_job,
-                                   weekly_training_job)
+from risk_dagster.defs.assets.monitoring import drift_report
+from risk_dagster.defs.jobs import (
+    daily_pipeline_job,
+    inbox_ingest_job,
+    ingest_job,
+    labels_job,
+    monitoring_job,
+    morning_job,
+    retrain_trader_job,
+    score_date_job,
+    weekly_training_job,
+)
 from risk_dagster.defs.partitions import SETTINGS
-from risk_dagster.defs.resources import (LakeResource, ModelSettings, MonitoringSettings,
-                                        RecommendationSettings, TradeSource)
-from risk_dagster.notify import Notifier
-from risk_dagster.defs.schedules import (daily_scoring_schedule, labels_refresh_schedule,
-                                        weekly_training_schedule)
+from risk_dagster.defs.resources import (
+    LakeResource,
+    ModelSettings,
+    MonitoringSettings,
+    RecommendationSettings,
+    TradeSource,
+)
+from risk_dagster.defs.schedules import (
+    daily_scoring_schedule,
+    labels_refresh_schedule,
+    weekly_training_schedule,
+)
 from risk_dagster.defs.sensors import drift_retrain_sensor, inbox_sensor
+from risk_dagster.notify import Notifier
 
 
 def build_resources(settings: Settings) -> dict:

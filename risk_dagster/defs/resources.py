@@ -112,7 +112,10 @@ class TradeSource(dg.ConfigurableResource):
     def _from_api(self, dates: list[dt.date]) -> SourceBatch:
         """Pull each account's fills and totals for ``dates`` and parse them like exports."""
         from risk_dagster.core.calendar import calendar_timezone
-        from risk_dagster.ingest import parse_propreports_fills, parse_propreports_totals
+        from risk_dagster.ingest import (
+            parse_propreports_fills,
+            parse_propreports_totals,
+        )
         from risk_dagster.ingest.propreports_api import PropReportsApi
 
         api = PropReportsApi(base_url=self.api_base_url or "", token_env_var=self.api_token_env_var)

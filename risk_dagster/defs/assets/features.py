@@ -12,12 +12,12 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
+from risk_dagster.core.calendar import sessions
 from risk_dagster.defs.metadata import markdown_table
 from risk_dagster.defs.partitions import date_partitions, single_run
 from risk_dagster.defs.resources import LakeResource, TradeSource
 from risk_dagster.features import build_features, feature_catalog
 from risk_dagster.labels import build_labels
-from risk_dagster.core.calendar import sessions
 from risk_dagster.panel import build_trader_day_panel, roster
 
 _OWNERS = ["team:risk-engineering"]

@@ -11,7 +11,11 @@ from risk_dagster.core.calendar import is_session
 from risk_dagster.core.schemas import FILLS, GROUND_TRUTH, TOTALS
 from risk_dagster.core.trader_ids import validate_trader_id
 from risk_dagster.defs.metadata import column_schema, markdown_table
-from risk_dagster.defs.partitions import TRADER_PARTITIONS_NAME, date_partitions, single_run
+from risk_dagster.defs.partitions import (
+    TRADER_PARTITIONS_NAME,
+    date_partitions,
+    single_run,
+)
 from risk_dagster.defs.resources import LakeResource, TradeSource
 from risk_dagster.ingest.partition_checks import CheckOutcome
 from risk_dagster.ingest.raw_partitions import BlockingCheckFailure, ingest_batches

@@ -12,10 +12,20 @@ import pandas as pd
 from risk_dagster.defs.metadata import markdown_table
 from risk_dagster.defs.partitions import single_run, trader_partitions
 from risk_dagster.defs.resources import LakeResource, ModelSettings
-from risk_dagster.evaluation import EvaluationConfig, evaluate, select_champions, write_reports
+from risk_dagster.evaluation import (
+    EvaluationConfig,
+    evaluate,
+    select_champions,
+    write_reports,
+)
 from risk_dagster.models import list_versions, read_champion, write_champion
 from risk_dagster.models.config import POOLED
-from risk_dagster.models.fleet import (MODELS_DIR, read_predictions, train_pooled, train_traders)
+from risk_dagster.models.fleet import (
+    MODELS_DIR,
+    read_predictions,
+    train_pooled,
+    train_traders,
+)
 from risk_dagster.monitoring.champions import RETRAIN_LOG
 
 _OWNERS = ["team:risk-engineering"]

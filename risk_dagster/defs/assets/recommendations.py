@@ -15,12 +15,21 @@ from risk_dagster.core.calendar import sessions
 from risk_dagster.defs.assets.features import run_dates, write_dates
 from risk_dagster.defs.metadata import markdown_table
 from risk_dagster.defs.partitions import date_partitions, single_run
-from risk_dagster.defs.resources import LakeResource, RecommendationSettings, TradeSource
+from risk_dagster.defs.resources import (
+    LakeResource,
+    RecommendationSettings,
+    TradeSource,
+)
 from risk_dagster.features import feature_catalog
 from risk_dagster.models.fleet import MODELS_DIR
 from risk_dagster.notify import Notifier
-from risk_dagster.recommendations import (RECOMMENDATIONS, ModelInfo, publish_checks, recommend,
-                                          to_audit_json)
+from risk_dagster.recommendations import (
+    RECOMMENDATIONS,
+    ModelInfo,
+    publish_checks,
+    recommend,
+    to_audit_json,
+)
 from risk_dagster.recommendations import risk_scores as compute_risk_scores
 from risk_dagster.recommendations.outputs import append_history, write_live_outputs
 from risk_dagster.scoring import score_with_champions
