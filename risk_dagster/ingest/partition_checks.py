@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from risk_dagster.core.calendar import calendar_timezone
 from risk_dagster.core.schemas import FILLS, TOTALS, TableSchema
@@ -36,7 +37,7 @@ class CheckOutcome:
 
 
 # (check name, SQL predicate true for a bad row, what the bad rows are). Predicates are constant
-# SQL text; the values they compare with ($tz, $dates) are bound parameters.
+# SQL text; the values they compare with ($dates) are bound parameters.
 _FILL_RULES = [
     ("fills_no_null_keys", "trade_date IS NULL OR ts IS NULL OR trader_id IS NULL OR symbol IS NULL "
      "OR side IS NULL OR order_id IS NULL OR fill_id IS NULL OR qty IS NULL OR price IS NULL",
@@ -44,9 +45,6 @@ _FILL_RULES = [
     ("fills_positive_price_qty", "coalesce(NOT (qty > 0 AND price > 0), true)",
      "with a quantity or price <= 0"),
     ("fills_known_sides", "coalesce(side NOT IN ('B', 'S'), true)", "with a side other than B/S"),
-    ("fills_in_partition", "coalesce(CAST(timezone($tz, ts) AS DATE) <> trade_date "
-     "OR NOT list_contains($dates, trade_date), true)",
-     "whose timestamp is outside the partition's date"),
 ]
 _TOTALS_RULES = [
     ("totals_in_partition", "coalesce(NOT list_contains($dates, trade_date), true)",
@@ -109,13 +107,40 @@ def _trader_ids(table: pa.Table, name: str) -> CheckOutcome:
                         len(bad), [{"trader_id": t} for t in bad[:MAX_EXAMPLES]])
 
 
+def _in_partition(table: pa.Table, dates: set[dt.date], calendar: str) -> CheckOutcome:
+    """Each fill's trade_date is one of ``dates`` and its timestamp falls inside that date in the
+    calendar's timezone: compared with each date's [local midnight, next local midnight) in UTC,
+    so no timestamp needs converting."""
+    days = sorted(dates)
+    tz = calendar_timezone(calendar)
+    unit = pa.timestamp("us", tz="UTC")
+
+    def midnights(values) -> pa.Array:  # local midnight of each date, in UTC (DST-safe)
+        return pa.array(pd.DatetimeIndex([pd.Timestamp(d) for d in values])
+                        .tz_localize(tz).tz_convert("UTC"), unit)
+
+    if days:
+        idx = pc.index_in(table["trade_date"], value_set=pa.array(days, pa.date32()))
+        lo = midnights(days).take(idx)
+        hi = midnights([d + dt.timedelta(days=1) for d in days]).take(idx)
+        inside = pc.and_kleene(pc.greater_equal(table["ts"], lo), pc.less(table["ts"], hi))
+        bad = pc.invert(pc.fill_null(inside, False))
+    else:
+        bad = pa.array([True] * table.num_rows)
+    n = int(pc.sum(bad).as_py() or 0)
+    examples = (table.filter(bad).slice(0, MAX_EXAMPLES).to_pandas().astype(str).to_dict("records")
+                if n else [])
+    what = f"whose timestamp ({tz}) is outside the partition's date"
+    return CheckOutcome("fills_in_partition", n == 0, True,
+                        f"{n} rows {what}" if n else f"no rows {what}", n, examples)
+
+
 def check_fills(fills: pa.Table | pd.DataFrame, dates: set[dt.date], calendar: str) -> list[CheckOutcome]:
     """All blocking checks of the fills of ``dates``."""
     table, schema = _as_arrow(fills, FILLS)
     if table is None:
         return [schema]
-    params = {"tz": calendar_timezone(calendar), "dates": sorted(dates)}
-    return [schema, *_run_rules(table, _FILL_RULES, params),
+    return [schema, *_run_rules(table, _FILL_RULES, {}), _in_partition(table, dates, calendar),
             _duplicates(table, ["source", "fill_id"], "fills_unique",
                         "sharing (source, fill_id) with another row"),
             _trader_ids(table, "fills_valid_trader_ids")]

@@ -135,15 +135,30 @@ class IngestStats:
                                                      seen.failures + o.failures, seen.examples)
 
 
-def _stage_dates(stage: Lake, dates, fills, totals, truth) -> None:
+def _stage_dates(writer: "_Writer", dates, fills, totals, truth) -> None:
     tables = {"raw_fills": fills, "raw_totals": totals}
     if truth is not None:
         tables["ground_truth"] = truth.sort_by([("trade_date", "ascending"), ("trader_id", "ascending")])
-    jobs = [(asset, day, part) for asset, table in tables.items()
-            for day, part in split_by_date(table, dates).items()]
-    # Parquet encoding releases the GIL: two writer threads use both cores.
-    with ThreadPoolExecutor(max_workers=WRITER_THREADS) as pool:
-        list(pool.map(lambda j: stage.write(j[0], "date", j[1].isoformat(), j[2]), jobs))
+    for asset, table in tables.items():
+        for day, part in split_by_date(table, dates).items():
+            writer.submit(asset, day, part)
+
+
+class _Writer:
+    """Writes staged partitions on background threads (Parquet encoding releases the GIL), so
+    one chunk's files are written while the next chunk is checked; ``close`` waits and raises
+    the first write error."""
+
+    def __init__(self, stage: Lake):
+        self.stage, self.pool, self.futures = stage, ThreadPoolExecutor(WRITER_THREADS), []
+
+    def submit(self, asset: str, day: dt.date, part: pa.Table) -> None:
+        self.futures.append(self.pool.submit(self.stage.write, asset, "date", day.isoformat(), part))
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+        for future in self.futures:
+            future.result()
 
 
 def ingest_batches(batches: Iterable, lake: Lake, dates: list[dt.date], calendar: str, *,
@@ -159,16 +174,22 @@ def ingest_batches(batches: Iterable, lake: Lake, dates: list[dt.date], calendar
     stats = IngestStats()
     covered: set[dt.date] = set()
     with lake.staged() as stage:
-        for batch in batches:
-            raw = prepare_raw_partitions(batch.fills, batch.totals, batch.dates, calendar)
-            failed = blocking_failures(raw.outcomes)
-            if failed:
-                raise BlockingCheckFailure(failed)
-            truth = None if batch.truth is None else to_canonical(batch.truth, GROUND_TRUTH)
-            _stage_dates(stage, batch.dates, raw.fills, raw.totals, truth)
-            stats.add(raw, truth)
-            covered.update(batch.dates)
-        _stage_dates(stage, [d for d in dates if d not in covered], FILLS.arrow.empty_table(),
-                     TOTALS.arrow.empty_table(),
-                     GROUND_TRUTH.arrow.empty_table() if with_truth else None)
+        writer = _Writer(stage)
+        try:
+            for batch in batches:
+                raw = prepare_raw_partitions(batch.fills, batch.totals, batch.dates, calendar)
+                failed = blocking_failures(raw.outcomes)
+                if failed:
+                    raise BlockingCheckFailure(failed)
+                truth = None if batch.truth is None else to_canonical(batch.truth, GROUND_TRUTH)
+                _stage_dates(writer, batch.dates, raw.fills, raw.totals, truth)
+                stats.add(raw, truth)
+                covered.update(batch.dates)
+            _stage_dates(writer, [d for d in dates if d not in covered], FILLS.arrow.empty_table(),
+                         TOTALS.arrow.empty_table(),
+                         GROUND_TRUTH.arrow.empty_table() if with_truth else None)
+        except BaseException:
+            writer.pool.shutdown(wait=True)  # let writes end before the staging is removed
+            raise
+        writer.close()  # every write done, or its error raised, before the staging commits
     return stats

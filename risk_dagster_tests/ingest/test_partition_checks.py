@@ -48,3 +48,18 @@ def test_reconciliation_flags_a_missing_fill():
     totals = totals_from(fills)
     outcome = reconcile_totals(fills.iloc[1:], totals)
     assert not outcome.passed and outcome.failures == 1 and not outcome.blocking
+
+
+def test_timestamp_on_the_next_calendar_day_fails_even_across_a_weekend():
+    friday, monday = dt.date(2024, 1, 5), dt.date(2024, 1, 8)
+    fills = make_fills([friday, monday], ["T1"])
+    ok = {o.name: o for o in check_fills(fills, {friday, monday}, "XNYS")}
+    assert ok["fills_in_partition"].passed
+    moved = fills.copy()
+    moved.loc[0, "ts"] = moved.loc[0, "ts"] + pd.Timedelta(days=1)  # Saturday, dated Friday
+    out = {o.name: o for o in check_fills(moved, {friday, monday}, "XNYS")}
+    assert not out["fills_in_partition"].passed and out["fills_in_partition"].failures == 1
+    # 23:30 New York on Friday is 04:30 UTC on Saturday: still Friday's session date
+    late = fills.copy()
+    late.loc[0, "ts"] = pd.Timestamp("2024-01-05 23:30", tz="America/New_York").tz_convert("UTC")
+    assert {o.name: o for o in check_fills(late, {friday, monday}, "XNYS")}["fills_in_partition"].passed
