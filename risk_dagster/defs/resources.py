@@ -159,64 +159,73 @@ class TradeSource(dg.ConfigurableResource):
             yield SourceBatch(chunk, keep(batch.fills), keep(batch.totals), keep(batch.truth))
 
 
-class ModelSettings(dg.ConfigurableResource):
-    """Training knobs a user may tune from the UI (the rest keep TrainingConfig's defaults)."""
+def _overrides(resource: dg.ConfigurableResource, exclude: tuple[str, ...] = ()) -> dict:
+    """The fields a user set (None means: keep the domain config's documented default, so each
+    default lives in one place)."""
+    return {k: v for k, v in resource.model_dump().items() if v is not None and k not in exclude}
 
-    n_trials: int = 15
-    pooled_n_trials: int = 10
-    n_folds: int = 4
-    timeout_s: float = 60.0
-    min_train_sessions: int = 120
+
+class ModelSettings(dg.ConfigurableResource):
+    """Training knobs a user may tune from the UI; unset ones keep TrainingConfig's defaults.
+
+    optuna_storage: None (memory), ``journal:<path>`` or a database URL. cutoff: the last label
+    date (YYYY-MM-DD) the serving fit may use. workers: processes training traders in parallel.
+    """
+
+    n_trials: int | None = None
+    pooled_n_trials: int | None = None
+    n_folds: int | None = None
+    timeout_s: float | None = None
+    min_train_sessions: int | None = None
+    optuna_storage: str | None = None
+    cutoff: str | None = None
     workers: int = 2
-    optuna_storage: str | None = None  # None (memory), "journal:<path>" or a database URL
-    cutoff: str | None = None  # last label date the serving fit may use (YYYY-MM-DD); None = all
 
     def training_config(self):
         from risk_dagster.models import TrainingConfig
 
-        return TrainingConfig(
-            n_trials=self.n_trials, pooled_n_trials=self.pooled_n_trials, n_folds=self.n_folds,
-            timeout_s=self.timeout_s, min_train_sessions=self.min_train_sessions,
-            optuna_storage=self.optuna_storage,
-            cutoff=dt.date.fromisoformat(self.cutoff) if self.cutoff else None)
+        values = _overrides(self, exclude=("workers",))
+        if "cutoff" in values:
+            values["cutoff"] = dt.date.fromisoformat(values["cutoff"])
+        return TrainingConfig(**values)
 
 
 class RecommendationSettings(dg.ConfigurableResource):
-    """The thresholds a risk manager tunes most; the rest keep RecommendationConfig's defaults
-    (documented there). ``periods_per_year`` follows the calendar (252 sessions, 365 for 24/7)."""
+    """The thresholds a risk manager tunes most; unset ones keep RecommendationConfig's defaults
+    (documented there). ``periods_per_year`` follows the calendar (set in definitions.py)."""
 
-    default_capital_usd: float = 100_000.0
+    default_capital_usd: float | None = None
     firm_capital_usd: float | None = None
-    kill_switch_share: float = 0.05
+    kill_switch_share: float | None = None
     kill_switch_usd: float | None = None
-    firm_loss_share: float = 0.03
-    sharpe_min: float = 0.5
-    loss_streak_reduce: int = 4
-    p_warn: float = 0.20
-    p_reduce: float = 0.30
-    p_close_only: float = 0.45
-    max_model_age_days: int = 35
-    periods_per_year: int = 252
+    firm_loss_share: float | None = None
+    sharpe_min: float | None = None
+    loss_streak_reduce: int | None = None
+    p_warn: float | None = None
+    p_reduce: float | None = None
+    p_close_only: float | None = None
+    max_model_age_days: int | None = None
+    periods_per_year: int | None = None
 
     def to_config(self):
         from risk_dagster.recommendations import RecommendationConfig
 
-        return RecommendationConfig(**self.model_dump())
+        return RecommendationConfig(**_overrides(self))
 
 
 class MonitoringSettings(dg.ConfigurableResource):
-    """Drift thresholds a user may tune (the rest keep MonitoringConfig's defaults).
+    """Drift thresholds a user may tune; unset ones keep MonitoringConfig's defaults.
 
-    engine: ``scipy`` computes the same KS p-values as Evidently in ~1/50 of the time (tested in
+    engine: ``scipy`` computes the same KS p-values as Evidently in ~1/100 of the time (tested in
     risk_dagster_tests/monitoring); the Evidently HTML report is always written for drifted
     traders. ``evidently`` runs Evidently for every trader (about 2-4 s each).
     """
 
-    alpha: float = 0.002
-    cooldown_sessions: int = 20
+    alpha: float | None = None
+    cooldown_sessions: int | None = None
     engine: str = "scipy"
 
     def config(self):
         from risk_dagster.monitoring import MonitoringConfig
 
-        return MonitoringConfig(alpha=self.alpha, cooldown_sessions=self.cooldown_sessions)
+        return MonitoringConfig(**_overrides(self, exclude=("engine",)))

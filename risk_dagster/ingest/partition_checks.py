@@ -161,7 +161,7 @@ def reconcile_totals(fills: pa.Table | pd.DataFrame, totals: pa.Table | pd.DataF
     con = duckdb.connect()
     con.register("f", fills)
     con.register("t", totals)
-    bad = con.execute(f"""
+    bad = con.execute("""
         WITH agg AS (
             SELECT trade_date, trader_id, count(*) AS f_fills, sum(qty) AS f_qty,
                    sum(realized_pnl) AS f_gross
@@ -171,9 +171,9 @@ def reconcile_totals(fills: pa.Table | pd.DataFrame, totals: pa.Table | pd.DataF
         FROM t LEFT JOIN agg a USING (trade_date, trader_id)
         WHERE NOT t.derived AND (
             t.fills <> coalesce(a.f_fills, 0)
-            OR abs(t.qty - coalesce(a.f_qty, 0)) > {QTY_REL_TOL} * greatest(abs(t.qty), 1)
-            OR (a.f_gross IS NOT NULL AND abs(t.gross_pnl - a.f_gross) > {PNL_ABS_TOL_USD}))
-        ORDER BY ALL""").df()
+            OR abs(t.qty - coalesce(a.f_qty, 0)) > $qty_tol * greatest(abs(t.qty), 1)
+            OR (a.f_gross IS NOT NULL AND abs(t.gross_pnl - a.f_gross) > $pnl_tol))
+        ORDER BY ALL""", {"qty_tol": QTY_REL_TOL, "pnl_tol": PNL_ABS_TOL_USD}).df()
     what = (f"whose fills count, quantity (rel. tol {QTY_REL_TOL}) or gross P&L "
             f"(tol {PNL_ABS_TOL_USD} USD) disagree with the fills")
     n = len(bad)

@@ -38,6 +38,7 @@ def read_training_data(lake: Lake, trader_ids: list[str] | None = None,
         params.append(until)
     clause = (" WHERE " + " AND ".join(where)) if where else ""
     frames = []
+    # the view names and the WHERE clause are fixed text; the values are bound parameters
     for view in ("trader_features", "risk_labels"):
         frame = con.execute(f"SELECT * FROM {view}{clause} ORDER BY trade_date, trader_id",
                             params).df()
