@@ -15,7 +15,7 @@ from pathlib import Path
 import dagster as dg
 
 from risk_dagster.core.settings import Settings
-from risk_dagster.defs.partitions import TRADER_PARTITIONS_NAME
+from risk_dagster.defs.partitions import TRADER_PARTITIONS_NAME, date_partitions
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
@@ -62,10 +62,8 @@ def run_job(defs: dg.Definitions, instance: dg.DagsterInstance, job_name: str, *
                        len(result.get_asset_materialization_events()), failed_checks)
 
 
-def _date_range_keys(defs: dg.Definitions, job_name: str, first: str | None = None,
-                     last: str | None = None) -> tuple[str, str]:
-    from risk_dagster.defs.partitions import date_partitions
-
+def _date_range_keys(first: str | None = None, last: str | None = None) -> tuple[str, str]:
+    """First and last date partition between ``first`` and ``last`` (inclusive)."""
     keys = date_partitions.get_partition_keys()
     keys = [k for k in keys if (first is None or k >= first) and (last is None or k <= last)]
     if not keys:
@@ -110,7 +108,7 @@ def run_pipeline(settings: Settings, defs: dg.Definitions, instance: dg.DagsterI
 
 def run_demo(settings: Settings, defs: dg.Definitions, instance: dg.DagsterInstance) -> int:
     """The whole pipeline on the simulated firm."""
-    first, last = _date_range_keys(defs, "ingest_job")
+    first, last = _date_range_keys()
     print(f"Simulated firm: {settings.sim_traders} traders, seed {settings.sim_seed}, "
           f"{first}..{last}, calendar {settings.calendar}\nData directory: {settings.data_dir}",
           flush=True)
@@ -139,7 +137,7 @@ def ingest_files(settings: Settings, defs: dg.Definitions, instance: dg.DagsterI
             for warning in result.warnings:
                 print(f"  warning: {warning}")
     if dates:
-        first, last = _date_range_keys(defs, "ingest_job", min(dates), max(dates))
+        first, last = _date_range_keys(min(dates), max(dates))
         if pipeline:
             failures += run_pipeline(settings, defs, instance, first, last)
         else:
