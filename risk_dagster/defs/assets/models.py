@@ -92,11 +92,12 @@ def _champion_path(models_root: Path, trader_id: str, family: str) -> str | None
     return str(models_root / owner / family / versions[-1]) if versions else None
 
 
-def _read_optional(lake, asset: str) -> pd.DataFrame | None:
-    if not lake.keys(asset, "date"):
+def _read_truth(lake) -> pd.DataFrame | None:
+    """The simulator's true large-loss probabilities (None for a real firm)."""
+    if not lake.keys("ground_truth", "date"):
         return None
-    frame = lake.read_df(asset, "date")
-    return frame if len(frame) else None
+    truth = lake.read_df("ground_truth", "date")
+    return truth[["trade_date", "trader_id", "p_large_loss"]] if len(truth) else None
 
 
 @dg.asset(
@@ -111,9 +112,10 @@ def model_evaluation(context: dg.AssetExecutionContext, lake: LakeResource) -> d
     labels = lake.lake.read_df("risk_labels", "date")
     models_root = lake.root / MODELS_DIR
     cfg = EvaluationConfig()
-    evaluation = champions = None
+    evaluation = champions = truth = None
     if len(predictions):
-        evaluation = evaluate(predictions, labels, _read_truth(lake.root), cfg)
+        truth = _read_truth(lake.lake)
+        evaluation = evaluate(predictions, labels, truth, cfg)
         champions = select_champions(evaluation, cfg)
     champions = _with_fallbacks(champions or {}, _traders(lake.lake), models_root)
     champions = _write_champions(champions, models_root, context.run_id)
@@ -129,7 +131,7 @@ def model_evaluation(context: dg.AssetExecutionContext, lake: LakeResource) -> d
     out_dir = lake.root / REPORTS_DIR / "model_evaluation" / dt.date.today().isoformat()
     report = write_reports(evaluation, out_dir, importance=champion_importance(champions),
                            champions=champions, embed_plotlyjs=True)  # weekly: self-contained
-    common.update(_champion_numbers(predictions, labels, champions, cfg, out_dir))
+    common.update(_champion_numbers(predictions, labels, truth, champions, cfg, out_dir))
     lake.lake.write_table("model_evaluation", evaluation.per_trader)
     numbers = {k: v for k, v in report["key_numbers"].items() if v is not None}
     return dg.MaterializeResult(metadata={
@@ -168,23 +170,15 @@ def champion_predictions(predictions: pd.DataFrame, champions: dict) -> pd.DataF
                      ignore_index=True).drop(columns="chosen")
 
 
-def _champion_numbers(predictions, labels, champions, cfg, out_dir: Path) -> dict:
+def _champion_numbers(predictions, labels, truth, champions, cfg, out_dir: Path) -> dict:
     """Firm-wide out-of-sample figures of the champions against the rules baseline. The
     champion was picked on these same rows, so its figures are slightly optimistic."""
-    evaluation = evaluate(champion_predictions(predictions, champions), labels,
-                          _read_truth(out_dir.parents[2]), cfg)
+    evaluation = evaluate(champion_predictions(predictions, champions), labels, truth, cfg)
     report = write_reports(evaluation, out_dir / "champions")
     numbers = report["key_numbers"]
     keep = ("champion_auc", "champion_brier", "champion_oracle_auc", "champion_oracle_capture",
             "champion_net_benefit_usd", "rules_auc", "rules_net_benefit_usd")
     return {k: float(numbers[k]) for k in keep if numbers.get(k) is not None}
-
-
-def _read_truth(root: Path) -> pd.DataFrame | None:
-    from risk_dagster.core.lake import Lake
-
-    truth = _read_optional(Lake(root), "ground_truth")
-    return None if truth is None else truth[["trade_date", "trader_id", "p_large_loss"]]
 
 
 def _traders(lake) -> list[str]:
