@@ -116,13 +116,6 @@ class Lake:
         finally:
             shutil.rmtree(stage_root, ignore_errors=True)
 
-    def delete(self, asset: str, dim: str, key: str) -> None:
-        shutil.rmtree(self.partition_dir(asset, dim, key), ignore_errors=True)
-
-    # -- reads -------------------------------------------------------------------------------
-    def exists(self, asset: str, dim: str, key: str) -> bool:
-        return self.partition_path(asset, dim, key).exists()
-
     def keys(self, asset: str, dim: str) -> list[str]:
         base = self.asset_dir(asset)
         if not base.exists():

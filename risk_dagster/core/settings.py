@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_CALENDAR = "XNYS"
@@ -39,7 +39,6 @@ class Settings:
     sim_seed: int = 7
     sim_end_date: dt.date = dt.date(2025, 12, 31)
     sim_changes: tuple[str, ...] = ()
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_24_7(self) -> bool:
