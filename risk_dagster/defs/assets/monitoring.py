@@ -31,10 +31,13 @@ def drift_report(context: dg.AssetExecutionContext, lake: LakeResource, source: 
     cfg = monitoring.config()
     labels = lake.lake.read_df("risk_labels", "date")
     last_retrain = last_drift_retrains(lake.lake)
+    dates = run_dates(context)
+    # read once for the whole range: every trader with a row on any of its dates
+    history = read_feature_history(lake.lake, max(dates), since=min(dates))
     frames = []
-    for day in run_dates(context):
+    for day in dates:
         html_dir = lake.root / REPORTS_DIR / "drift" / day.isoformat()
-        report = champion_drift_report(read_feature_history(lake.lake, day), labels, day,
+        report = champion_drift_report(history[history["trade_date"] <= day], labels, day,
                                        lake.root / MODELS_DIR, cfg, calendar=source.calendar,
                                        last_retrain=last_retrain, engine=monitoring.engine,
                                        html_dir=html_dir)

@@ -51,9 +51,11 @@ def _query(lake, view: str, sql: str, params: list) -> pd.DataFrame:
     return frame
 
 
-def read_feature_history(lake, day: dt.date, columns: list[str] | None = None) -> pd.DataFrame:
-    """Feature rows up to ``day`` of the traders that have a row on ``day`` (every column, or
-    only ``columns``, which must be names from the feature catalog)."""
+def read_feature_history(lake, day: dt.date, columns: list[str] | None = None, *,
+                         since: dt.date | None = None) -> pd.DataFrame:
+    """Feature rows up to ``day`` of the traders that have a row on ``day`` (or, with ``since``,
+    on any date from ``since`` to ``day``): every column, or only ``columns``, which must be
+    names from the feature catalog."""
     if columns is None:
         select = "*"
     else:
@@ -64,8 +66,8 @@ def read_feature_history(lake, day: dt.date, columns: list[str] | None = None) -
         select = ", ".join(["trade_date", "trader_id", *(f'"{c}"' for c in columns)])
     return _query(lake, "trader_features",
                   f"SELECT {select} FROM trader_features WHERE trade_date <= ? AND trader_id IN "
-                  "(SELECT trader_id FROM trader_features WHERE trade_date = ?) "
-                  "ORDER BY trade_date, trader_id", [day, day])
+                  "(SELECT trader_id FROM trader_features WHERE trade_date BETWEEN ? AND ?) "
+                  "ORDER BY trade_date, trader_id", [day, since or day, day])
 
 
 def read_latest_features(lake, day: dt.date) -> pd.DataFrame:
