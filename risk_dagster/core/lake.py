@@ -116,6 +116,9 @@ class Lake:
         finally:
             shutil.rmtree(stage_root, ignore_errors=True)
 
+    def delete(self, asset: str, dim: str, key: str) -> None:
+        shutil.rmtree(self.partition_dir(asset, dim, key), ignore_errors=True)
+
     def keys(self, asset: str, dim: str) -> list[str]:
         base = self.asset_dir(asset)
         if not base.exists():
