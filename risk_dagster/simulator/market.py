@@ -1,6 +1,11 @@
 """Symbols' prices: daily GARCH(1,1) volatility, a Markov calm/volatile regime, Student-t day
 scales (fat tails) and an intraday arithmetic Brownian path with U-shaped volatility.
 
+Prices are stationary: the overnight gap has a known drift ``expected_gap`` that pulls each
+symbol's log price back towards its starting level (half-life ~70 sessions). Without it the median
+price fell by ~40% over two years (a martingale in dollars drifts down in log terms), so per-share
+fees grew from 2.4 to 4 bps of notional and the simulated firm lost more every quarter.
+
 Given what is known at the previous close (closes, GARCH variance, regime), a day's randomness is:
 the regime (Markov step), a market-wide and a per-symbol scale ``t = sqrt((nu-2)/chi2_nu)`` (so the
 day's return is Student-t), the overnight gap and the path. Given the day scale ``s`` (fraction),
@@ -23,6 +28,7 @@ P_CALM_TO_VOLATILE, P_VOLATILE_TO_CALM = 0.03, 0.10
 VOLATILE_MULT = 1.8
 GARCH_OMEGA, GARCH_ALPHA, GARCH_BETA = 0.04, 0.08, 0.88
 GAP_FRACTION = 0.25  # overnight gap sd as a fraction of the day scale
+MEAN_REVERSION = 0.01  # share of the log distance to the anchor price closed each night
 MIN_PRICE = 0.01
 
 
@@ -56,6 +62,7 @@ class Market:
         n = config.n_symbols
         self.n_symbols = n
         self.close = np.clip(np.exp(rng.normal(np.log(40.0), 0.8, n)), 3.0, 600.0).round(2)
+        self.anchor = self.close.copy()
         self.vol_mult = np.exp(rng.normal(0.0, 0.3, n))
         self.base_vol = base_vol
         self.h = 1.0  # GARCH variance multiplier for the next session
@@ -66,6 +73,10 @@ class Market:
         if forced:
             return 1.0
         return 1.0 - P_VOLATILE_TO_CALM if self.regime == 1 else P_CALM_TO_VOLATILE
+
+    def expected_gap(self) -> np.ndarray:
+        """Mean overnight gap (fraction of the previous close) per symbol, known at the close."""
+        return -MEAN_REVERSION * np.log(self.close / self.anchor)
 
     def sigma(self, regime: np.ndarray, vol_mult: float) -> np.ndarray:
         """Conditional daily volatility (fraction) per (draw, symbol) given the regime draw."""
@@ -88,7 +99,7 @@ class Market:
         sigma, scale = sigma[0], scale[0]
         p_ref = self.close.copy()
         gap = GAP_FRACTION * scale * rng.standard_normal(self.n_symbols)
-        opens = p_ref * (1.0 + gap)
+        opens = p_ref * (1.0 + self.expected_gap() + gap)
         steps = rng.standard_normal((self.n_symbols, curve.size - 1)) * np.sqrt(np.diff(curve))
         path = np.concatenate([np.zeros((self.n_symbols, 1)), np.cumsum(steps, axis=1)], axis=1)
         mids = np.maximum(opens[:, None] + (p_ref * scale)[:, None] * path, MIN_PRICE)

@@ -60,7 +60,7 @@ def predictive_moments(rng: np.random.Generator, traders: Traders, rows: np.ndar
     n_rows = trader.size
     mu = np.bincount(rt.row, mean_rt, n_rows)
     var = np.bincount(rt.row, done * (rt.qty * sd) ** 2, n_rows)
-    # a position carried in: its move since the previous close is known, the rest is Normal
+    # a position carried in: its move since the previous close is the known mean gap plus Normal
     has = carry["has"][trader]
     idx = np.flatnonzero(has)
     tr = trader[idx]
@@ -69,7 +69,7 @@ def predictive_moments(rng: np.random.Generator, traders: Traders, rows: np.ndar
     px = p_ref[sym]
     g_x = (t_x // GRID_SECONDS).astype(np.int64)
     s_x = scale[draw[idx], sym]
-    mu[idx] += (d * qty * (px - carry["cost"][tr]) - qty * cost_per_share(add_x, qty, px)
+    mu[idx] += (d * qty * (px * (1.0 + market.expected_gap()[sym]) - carry["cost"][tr]) - qty * cost_per_share(add_x, qty, px)
                 - _order_fees(qty, px, d > 0, add_x, n_x))
     var[idx] += (qty * px * s_x) ** 2 * (GAP_FRACTION**2 + curve[g_x])
     return mu.reshape(rows.size, n_draws), var.reshape(rows.size, n_draws)

@@ -133,7 +133,9 @@ class Traders:
         lost, won = traded & (net < 0), traded & (net > 0)
         self.loss_streak = np.where(lost, self.loss_streak + 1, np.where(traded, 0, self.loss_streak))
         self.win_streak = np.where(won, self.win_streak + 1, np.where(traded, 0, self.win_streak))
-        shock = self.tilt_prone * (0.7 * large + 0.2 * (self.loss_streak >= 3) + 0.1 * lost)
+        # a streak shocks once, when it reaches 3: shocking every day of a streak made tilt
+        # absorbing for losing traders (a tilted trader loses more, which kept it tilted)
+        shock = self.tilt_prone * (0.7 * large + 0.2 * (self.loss_streak == 3) + 0.1 * lost)
         self.tilt = np.clip(np.where(traded, 0.5, 0.7) * self.tilt + shock, 0.0, 1.0)
         self.consec = np.where(traded, self.consec + 1, 0)
         if self.n_history.max(initial=0) + 1 >= self.history.shape[1]:

@@ -94,3 +94,38 @@ def test_24_7_calendar_trades_every_day_in_utc():
     day = pd.to_datetime(fills.trade_date).dt.tz_localize("UTC")
     assert ((fills.ts >= day) & (fills.ts < day + pd.Timedelta(days=1))).all()
     assert set(fills.route) <= {"CBSE", "KRKN", "BNCE"}
+
+
+def test_prices_mean_revert_so_the_fee_burden_does_not_grow():
+    """A dollar martingale drifts down in log terms; the expected gap pulls each symbol back to
+    its starting price, so two years on the median price is near where it began."""
+    import numpy as np
+
+    from risk_dagster.simulator.market import Market, intraday_variance_curve
+
+    cfg = SimulationConfig(n_symbols=200)
+    market = Market(cfg, np.random.default_rng(0), base_vol=0.02)
+    start = market.close.copy()
+    curve = intraday_variance_curve(6.5 * 3600, 0.5)[::60]  # a coarse grid is enough here
+    for day in range(500):
+        assert np.allclose(market.expected_gap(), -0.01 * np.log(market.close / market.anchor))
+        market.step(np.random.default_rng(day + 1), curve, forced=False, vol_mult=1.0)
+    drift = np.median(np.log(market.close / start))
+    assert abs(drift) < 0.15, drift
+
+
+def test_a_losing_streak_does_not_keep_a_trader_tilted():
+    """Small daily losses without large ones: the streak shocks once, then tilt fades."""
+    import numpy as np
+
+    from risk_dagster.simulator.traders import TILT_STATE, Traders
+
+    tr = Traders(4, 100, 10, np.random.default_rng(0))
+    tr.tilt_prone[:] = 1.0
+    traded = np.ones(4, dtype=bool)
+    tilts = []
+    for _ in range(30):
+        tr.update(np.full(4, -10.0), traded, np.full(4, -1000.0))
+        tilts.append(tr.tilt.max())
+    assert max(tilts) >= TILT_STATE  # the streak reaching 3 is a shock
+    assert tilts[-1] < TILT_STATE  # but 27 more losing days do not keep it there
