@@ -15,7 +15,7 @@ import pandas as pd
 from risk_dagster.models import load_model, read_champion
 from risk_dagster.monitoring.config import MonitoringConfig
 from risk_dagster.monitoring.decay import performance_decay
-from risk_dagster.monitoring.drift import drift_scores
+from risk_dagster.monitoring.drift import drift_scores, reference_window, save_drift_html
 from risk_dagster.monitoring.retrain import retrain_decisions
 
 
@@ -25,21 +25,23 @@ from risk_dagster.monitoring.retrain import retrain_decisions
 FIRM_WIDE_CATEGORIES = ("market",)
 
 
-# How the trader trades each day, tested whatever the champion uses: a change of behaviour shows
-# first in activity and size, which a champion may not have selected.
-BEHAVIOUR_FINGERPRINT = ("n_fills_d0", "n_orders_d0", "avg_order_notional_d0", "notional_d0",
-                         "max_position_notional_d0", "n_round_trips_d0")
+# Features over the trader's whole history (tenure, the expanding large-loss threshold, the
+# drawdown from the all-time peak...) trend by construction: a later window always differs from
+# the reference, whatever the trader does.
+TRENDING_WINDOW_PREFIX = "expanding"
 
 
 def drift_features(model_features, catalog: pd.DataFrame | None = None) -> list[str]:
-    """What is tested for drift: the champion's features that describe the trader's own
-    behaviour, plus the behaviour fingerprint."""
+    """What the KS tests cover: the champion's features that describe the trader's own recent
+    behaviour, i.e. neither firm-wide/market nor expanding-window ones (the behaviour fingerprint
+    has its own shift test, ``behaviour.py``)."""
     from risk_dagster.features import feature_catalog
 
     catalog = feature_catalog() if catalog is None else catalog
-    firm_wide = set(catalog.loc[catalog["category"].isin(FIRM_WIDE_CATEGORIES), "name"])
-    own = [f for f in model_features if f in set(catalog["name"]) and f not in firm_wide]
-    return own + [f for f in BEHAVIOUR_FINGERPRINT if f not in own]
+    left_out = catalog["category"].isin(FIRM_WIDE_CATEGORIES) | \
+        catalog["window"].astype(str).str.startswith(TRENDING_WINDOW_PREFIX)
+    skip = set(catalog.loc[left_out, "name"])
+    return [f for f in model_features if f in set(catalog["name"]) and f not in skip]
 
 
 RETRAIN_LOG = "retrain_log"  # lake asset: one row per drift-triggered retraining of a trader
@@ -95,7 +97,7 @@ def _trader(history, labels, day, model, cfg, engine, html_dir, drift, decay) ->
     end = dt.date.fromisoformat(window.get("last_trade_date", day.isoformat()))
     history = history.sort_values("trade_date").reset_index(drop=True)
     history = history.assign(p_large_loss=model.predict(history)["p_large_loss"].to_numpy())
-    reference = history[history["trade_date"] <= end].tail(cfg.reference_rows)
+    reference = reference_window(history, end, cfg)
     current = history[(history["trade_date"] > end) & (history["trade_date"] <= day)]
     if current.empty:
         return {"status": "inside training window"}
@@ -104,8 +106,7 @@ def _trader(history, labels, day, model, cfg, engine, html_dir, drift, decay) ->
     result = drift_scores(reference, current, features, cfg, engine=engine)
     if result.drifted and html_dir is not None:  # the Evidently report, for people to look at
         html = Path(html_dir) / f"{tid}.html"
-        html.parent.mkdir(parents=True, exist_ok=True)
-        drift_scores(reference, current, features, cfg, engine="evidently", html_path=html)
+        save_drift_html(reference, current, features, cfg, html)
     drift[tid] = result
     live = current.merge(labels[["trade_date", "trader_id", "large_loss", "next_net_pnl",
                                  "label_status"]], on=["trade_date", "trader_id"], how="left")

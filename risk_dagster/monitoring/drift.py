@@ -1,31 +1,35 @@
-"""Drift of a champion's input features and predictions: reference window vs current windows.
+"""Drift of a champion's input features and predictions, and of the trader's behaviour.
 
-Why these methods, at per-trader sample sizes (20-60 current rows vs ~250 reference rows):
+Each check of one trader runs two kinds of test, and one Benjamini-Hochberg correction over all
+of them (an alarm: smallest corrected p-value <= ``alpha``):
+- **KS** (Evidently's ``DataDriftPreset``, or the same p-values through SciPy) of the champion's
+  own-behaviour features and its prediction ``p_large_loss``, last 20 rows vs the reference: the
+  "model inputs moved" view, with an HTML report for people.
+- **Behaviour shift** (``behaviour.py``) of the activity-and-size fingerprint over the last 5
+  rows: the fast "the trader changed" view.
+
+Why these methods, at per-trader sample sizes (5-20 current rows vs ~250 reference rows):
 - PSI/Wasserstein at their usual 0.1 threshold alarm on almost every small window with no drift
-  (REFERENCE.md: PSI@0.1 on ~100% of 20-row windows), so we use the two-sample KS p-value, which
-  accounts for the sample sizes.
-- One KS test per feature (<= 30) times two windows would alarm on ~1 - 0.95^60 of checks at a
-  raw 5% level; the p-values of one check are corrected together (Benjamini-Hochberg by default,
-  Bonferroni optional) and the check alarms when the smallest corrected value is <= ``alpha``.
+  (REFERENCE.md: PSI@0.1 on ~100% of 20-row windows), so we use p-values that account for the
+  sample sizes, corrected together for the ~10-20 tests of a check.
 - KS assumes independent rows, but most features are rolling aggregates (21-day volatility,
-  drawdown...) whose day-to-day autocorrelation is 0.9+: five consecutive rows are almost one
-  observation and their raw KS p-value is tiny with no drift at all. Each (column, window) test is
-  therefore calibrated on the reference itself (genomic control): pseudo-windows of the same
-  length are cut from the reference and tested against the rest of it (minus a gap on each side),
-  the inflation factor is ``median(-ln p) / ln 2`` (1 for independent rows, clipped to
-  [min_inflation, max_inflation]), and a current p-value becomes ``p ** (1 / inflation)`` before
-  the correction. A persistent column thus needs a much larger change to alarm; an i.i.d. column
-  keeps its nominal KS p-value.
-- Two current windows: KS power is bounded by the share of changed rows in the window, so a
-  20-row window cannot see a change 5 sessions old (D <= 0.25); a 5-row window can, and the
-  20-row window keeps power for smaller changes that persist.
-- ``alpha`` = 0.002 (BH): at 0.01 a synthetic stationary firm with daily checks alarmed on 8% of
-  trader-weeks (10 traders x 20 weeks); at 0.002 on 2.5% (40 traders x 50 weeks, 5 checks a
-  week), while a 3-sd level shift of 3 of 30 features was still caught within 5 sessions for 97%
-  of traders (2 sd on 3 features: 57%; 2 sd on 10 features: 88%; a x3 variance change on 3
-  features: 3% -- KS on 5 rows is weak for variance changes).
-Evidently computes the production p-values (and the optional HTML report); the calibration uses
-the same test through SciPy (see ``ks.py``).
+  drawdown...) whose day-to-day autocorrelation is 0.9+, so their raw KS p-value is tiny with no
+  drift at all. Each (column, window) KS test is calibrated on the reference itself (genomic
+  control): pseudo-windows of the same length are cut from the reference and tested against the
+  rest of it (minus a gap on each side), the inflation factor is ``median(-ln p) / ln 2`` (1 for
+  independent rows, clipped to [min_inflation, max_inflation]), and a current p-value becomes
+  ``p ** (1 / inflation)``.
+- KS on 5 rows is the wrong tool for a new habit: a trader who trades 1.8x bigger is still
+  inside the range of its own post-loss days, and 5-row KS tests of rolling features made most of
+  the false alarms (bench/drift.py while designing this, BH 0.002, both with the shift test: 8.2%
+  of stationary trader-weeks with 5- and 20-row KS, 5.7% with 20-row KS only). The shift test
+  compares the 5-row mean of state-explained residuals with the reference's own 5-row means
+  instead: all 10 changed traders of the bench were found within 4 sessions.
+- ``alpha`` = 0.0005: on the bench's stationary months (34 traders x 20 weeks, daily checks)
+  2.1% of trader-weeks alarmed (5.4% at 0.002, 3.7% at 0.001), and every changed trader was
+  still found within 5 sessions (seeds 3 and 11: 1.7% and 2.2%, again all found).
+Evidently computes the production KS p-values (and the HTML report); the calibration uses the
+same test through SciPy (see ``ks.py``).
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from risk_dagster.monitoring.behaviour import BehaviourBaseline, fit_baseline, shift_tests
 from risk_dagster.monitoring.config import MonitoringConfig
 from risk_dagster.monitoring.ks import (adjust_pvalues, ks_pvalue, ks_pvalues, numeric_matrix,
                                         testable_columns)
@@ -61,9 +66,11 @@ class Calibration:
 class DriftResult:
     """One check of one trader.
 
-    table: one row per tested (column, window): p_value (raw KS, fraction), inflation,
-        p_calibrated, q_value (corrected), drifted (q_value <= alpha).
-    drifted_features: features (not the prediction) with a drifted test at any window;
+    table: one row per test: test (``ks`` or ``shift``), column, window, p_value (raw,
+        fraction), z (shift tests: residual mean in sd of the reference's window means),
+        inflation (KS calibration; 1 for shift tests), p_calibrated, q_value (corrected),
+        drifted (q_value <= alpha).
+    drifted_features: features (not the prediction) with a drifted test of either kind;
     drift_share: their fraction of the tested features; prediction_pvalue: smallest calibrated
     KS p-value of ``p_large_loss`` (NaN if not tested); score: -log10 of the smallest q-value
     (0 = nothing, >= -log10(alpha) alarms); seconds: wall time of the KS computations.
@@ -97,6 +104,14 @@ class DriftResult:
 
 def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values("trade_date", kind="stable") if "trade_date" in frame else frame
+
+
+def reference_window(history: pd.DataFrame, end, cfg: MonitoringConfig) -> pd.DataFrame:
+    """One trader's reference rows: its rows up to ``end`` (the champion's last training date)
+    except its first ``cfg.warmup_rows`` rows, the last ``cfg.reference_rows`` of them.
+    ``history`` must start at the trader's first row."""
+    rows = _sorted(history).iloc[cfg.warmup_rows:]
+    return rows[rows["trade_date"] <= end].tail(cfg.reference_rows)
 
 
 def tested_columns(reference: pd.DataFrame, current: pd.DataFrame, features: list[str],
@@ -155,28 +170,40 @@ def _window_tests(reference: pd.DataFrame, current: pd.DataFrame, columns: list[
     return pd.DataFrame(rows, columns=["column", "window", "p_value"])
 
 
-def _reason(table: pd.DataFrame, drifted: bool, alpha: float) -> str:
+def _label(r) -> str:
+    if r.test == "shift":
+        return f"shift {r.window}d, {'+' if r.z > 0 else '-'}{abs(r.z):.1f} sd"
+    return f"KS {r.window}d"
+
+
+def _reason(table: pd.DataFrame, drifted: bool, alpha: float, n_reference: int,
+            cfg: MonitoringConfig) -> str:
+    if n_reference < cfg.min_reference_rows:
+        return (f"not tested: {n_reference} reference rows after the trader's first "
+                f"{cfg.warmup_rows} (< {cfg.min_reference_rows})")
     if table.empty:
         return "not tested: too few current rows"
     best = table.sort_values("q_value").drop_duplicates("column")
     if not drifted:
         return f"no drift (smallest q={best['q_value'].iloc[0]:.3g} > alpha={alpha})"
     hits = best[best["drifted"]]
-    parts = [f"{r.column} ({r.window}d, q={r.q_value:.2g})" for r in hits.head(5).itertuples()]
+    parts = [f"{r.column} ({_label(r)}, q={r.q_value:.2g})" for r in hits.head(5).itertuples()]
     more = f" +{len(hits) - 5} more" if len(hits) > 5 else ""
     return "drift: " + ", ".join(parts) + more
 
 
 def drift_scores(reference: pd.DataFrame, current: pd.DataFrame, features: list[str],
                  cfg: MonitoringConfig | None = None, *, calibration: Calibration | None = None,
-                 engine: str = "evidently", html_path: str | Path | None = None) -> DriftResult:
+                 baseline: BehaviourBaseline | None = None, engine: str = "evidently",
+                 html_path: str | Path | None = None) -> DriftResult:
     """Drift of one trader's champion inputs and predictions, current vs reference.
 
     reference: the champion's reference rows (``trade_date, trader_id``, the features and, if
     available, ``p_large_loss``); current: the trader's rows after the reference up to the check
     date (the last ``w`` rows are tested for each ``w`` in ``cfg.current_windows``); features: the
-    champion's feature names. ``calibration``: from ``calibrate`` (computed here when None; pass
-    it to reuse across checks). ``engine``: ``evidently`` (production) or ``scipy`` (same test,
+    champion's feature names (KS tests). ``calibration``: from ``calibrate``; ``baseline``: from
+    ``behaviour.fit_baseline`` on the reference (both computed here when None; pass them to reuse
+    across checks). ``engine``: ``evidently`` (production) or ``scipy`` (same test,
     fast). ``html_path``: also save the Evidently HTML report of the longest window (~5 MB).
     """
     cfg = cfg or MonitoringConfig()
@@ -184,11 +211,19 @@ def drift_scores(reference: pd.DataFrame, current: pd.DataFrame, features: list[
     columns = tested_columns(reference, current, features, cfg)
     if calibration is None:
         calibration = calibrate(reference, columns, cfg)
+    if baseline is None:
+        baseline = fit_baseline(reference, cfg.shift_features, cfg.shift_windows,
+                                cfg.min_reference_rows)
     t0 = time.perf_counter()
-    table = _window_tests(reference, current, columns, cfg, engine,
-                          html_path if engine == "evidently" else None)
+    ks = _window_tests(reference, current, columns, cfg, engine,
+                       html_path if engine == "evidently" else None)
     seconds = time.perf_counter() - t0
-    table["inflation"] = [calibration.factor(c, w) for c, w in zip(table["column"], table["window"])]
+    ks["test"] = "ks"
+    ks["inflation"] = [calibration.factor(c, w) for c, w in zip(ks["column"], ks["window"])]
+    shift = shift_tests(baseline, reference, current, cfg.shift_windows, cfg.min_current_rows)
+    shift["test"], shift["inflation"] = "shift", 1.0
+    table = pd.concat([t for t in (ks, shift) if len(t)], ignore_index=True) if len(ks) + len(shift) \
+        else pd.concat([ks, shift.drop(columns="z")]).assign(z=np.nan)
     table["p_calibrated"] = table["p_value"] ** (1.0 / table["inflation"])
     table["q_value"] = adjust_pvalues(table["p_calibrated"].to_numpy(), cfg.correction)
     table["drifted"] = table["q_value"] <= cfg.alpha
@@ -200,7 +235,7 @@ def drift_scores(reference: pd.DataFrame, current: pd.DataFrame, features: list[
     pred = table[table["column"] == PREDICTION]
     trader = str(current["trader_id"].iloc[0]) if "trader_id" in current and len(current) else ""
     return DriftResult(
-        trader_id=trader, drifted=drifted, reason=_reason(table, drifted, cfg.alpha),
+        trader_id=trader, drifted=drifted, reason=_reason(table, drifted, cfg.alpha, len(reference), cfg),
         score=0.0 if math.isnan(min_q) else float(-np.log10(max(min_q, 1e-300))),
         drift_share=len(drifted_features) / n_feats if n_feats else 0.0,
         drifted_features=drifted_features,
@@ -209,3 +244,18 @@ def drift_scores(reference: pd.DataFrame, current: pd.DataFrame, features: list[
         n_reference=len(reference), n_current=len(current), table=table, engine=engine,
         seconds=seconds, html_path=str(html_path) if html_path and engine == "evidently" else None,
     )
+
+
+def save_drift_html(reference: pd.DataFrame, current: pd.DataFrame, features: list[str],
+                    cfg: MonitoringConfig, path: str | Path) -> Path:
+    """Evidently's drift report of one trader, for people: the champion's features, the
+    fingerprint and ``p_large_loss``, last ``max(window)`` current rows vs the reference (an alarm
+    from the 5-row shift test still gets a report, on the rows there are)."""
+    reference, current = _sorted(reference), _sorted(current)
+    rows = current.tail(max(cfg.current_windows + cfg.shift_windows))
+    wanted = list(dict.fromkeys([*features, *cfg.shift_features, PREDICTION]))
+    present = [c for c in wanted if c in reference and c in rows]
+    cols = testable_columns(reference, rows, present, cfg.min_reference_rows,
+                            min(cfg.min_current_rows, len(rows)))
+    ks_pvalues(reference, rows, cols, engine="evidently", html_path=path)
+    return Path(path)

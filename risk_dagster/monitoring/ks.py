@@ -115,7 +115,9 @@ def ks_pvalues_evidently(reference: pd.DataFrame, current: pd.DataFrame, columns
     ref = Dataset.from_pandas(_evidently_frame(reference, columns), data_definition=definition)
     # drift_share only feeds Evidently's own summary; our decision is made on corrected p-values.
     report = Report([DataDriftPreset(columns=list(columns), num_method="ks", drift_share=0.5)])
-    snap = report.run(cur, ref)  # current first
+    # Evidently's correlation widgets divide by zero on a constant column of a short window.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        snap = report.run(cur, ref)  # current first
     if html_path is not None:
         Path(html_path).parent.mkdir(parents=True, exist_ok=True)
         snap.save_html(str(html_path))

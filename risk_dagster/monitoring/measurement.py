@@ -20,8 +20,10 @@ import math
 import numpy as np
 import pandas as pd
 
+from risk_dagster.monitoring.behaviour import fit_baseline
 from risk_dagster.monitoring.config import MonitoringConfig
-from risk_dagster.monitoring.drift import calibrate, drift_scores, tested_columns
+from risk_dagster.monitoring.drift import (calibrate, drift_scores, reference_window,
+                                           tested_columns)
 
 SCAN_COLUMNS = ["trader_id", "check_date", "week", "drifted", "score", "reason"]
 
@@ -33,18 +35,19 @@ def _features_for(features: list[str] | dict[str, list[str]], trader: str) -> li
 def _trader_checks(rows: pd.DataFrame, feats: list[str], reference_end: dt.date,
                    cfg: MonitoringConfig, engine: str, check_every: int,
                    first_check: dt.date | None, last_check: dt.date | None) -> list[dict]:
-    ref = rows[rows["trade_date"] <= reference_end].tail(cfg.reference_rows)
+    ref = reference_window(rows, reference_end, cfg)
     after = rows[rows["trade_date"] > reference_end].reset_index(drop=True)
     if len(ref) < cfg.min_reference_rows or after.empty:
         return []
     calibration = calibrate(ref, tested_columns(ref, after, feats, cfg), cfg)
+    baseline = fit_baseline(ref, cfg.shift_features, cfg.shift_windows, cfg.min_reference_rows)
     out = []
-    for end in range(min(cfg.current_windows) - 1, len(after), check_every):
+    for end in range(min(cfg.current_windows + cfg.shift_windows) - 1, len(after), check_every):
         day = after["trade_date"].iloc[end]
         if (first_check and day < first_check) or (last_check and day > last_check):
             continue
         res = drift_scores(ref, after.iloc[: end + 1], feats, cfg, calibration=calibration,
-                           engine=engine)
+                           baseline=baseline, engine=engine)
         iso = pd.Timestamp(day).isocalendar()
         out.append({"trader_id": rows["trader_id"].iloc[0], "check_date": day,
                     "week": f"{iso.year}-W{iso.week:02d}", "drifted": res.drifted,

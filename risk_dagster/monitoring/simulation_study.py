@@ -150,9 +150,10 @@ def probability_metrics(scored: pd.DataFrame) -> dict:
 
 
 def alarm_features(scan: pd.DataFrame) -> pd.Series:
-    """How many alarming checks name each column in their reason (``scan_drift`` output),
-    most frequent first (the reason lists at most five columns per check)."""
-    names = scan.loc[scan["drifted"], "reason"].str.findall(r"(\w+) \(\d+d, q=")
+    """How many alarming checks name each (test, column) in their reason (``scan_drift``
+    output), most frequent first (the reason lists at most five columns per check)."""
+    found = scan.loc[scan["drifted"], "reason"].str.findall(r"(\w+) \((KS|shift) (\d+)d")
+    names = found.map(lambda hits: [f"{t} {w}d {c}" for c, t, w in hits])
     return names.explode().dropna().value_counts()
 
 

@@ -7,11 +7,13 @@ import pandas as pd
 import pytest
 
 from risk_dagster.monitoring.config import MonitoringConfig
-from risk_dagster.monitoring.drift import calibrate, drift_scores
+from risk_dagster.monitoring.drift import calibrate, drift_scores, reference_window
 from risk_dagster.monitoring.measurement import false_alarm_rate, scan_drift
 from risk_dagster.monitoring.synthetic import synthetic_features
 
-CFG = MonitoringConfig()
+# The KS machinery at both window lengths: production runs KS on 20 rows and leaves 5-row
+# windows to the behaviour shift test, which the synthetic frames (no fingerprint) do not have.
+CFG = MonitoringConfig(current_windows=(5, 20))
 
 
 def _split(frame, trader="T0001", n_ref=250):
@@ -91,3 +93,16 @@ def test_missing_feature_raises():
     ref, cur = _split(frame)
     with pytest.raises(KeyError):
         drift_scores(ref, cur, ["f000", "nope"], CFG, engine="scipy")
+
+
+def test_reference_skips_the_warm_up_and_a_short_one_is_not_tested():
+    frame = synthetic_features(n_traders=1, n_sessions=400, n_features=3, seed=9)
+    end = frame["trade_date"].iloc[349]
+    ref = reference_window(frame, end, CFG)
+    assert ref["trade_date"].iloc[0] == frame["trade_date"].iloc[350 - CFG.reference_rows]
+    assert ref["trade_date"].iloc[-1] == end
+    early = frame["trade_date"].iloc[CFG.warmup_rows + 40]  # joined ~100 sessions before
+    short = reference_window(frame, early, CFG)
+    assert len(short) == 41 and short["trade_date"].iloc[0] == frame["trade_date"].iloc[CFG.warmup_rows]
+    res = drift_scores(short, frame.iloc[104:130], ["f000"], CFG, engine="scipy")
+    assert not res.drifted and res.reason.startswith("not tested: 41 reference rows")

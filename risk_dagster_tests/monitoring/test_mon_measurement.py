@@ -35,7 +35,7 @@ def test_scan_detects_large_shift_within_five_sessions():
     frame = synthetic_features(n_traders=4, n_sessions=275, seed=8, change_date=change,
                                shift_features=("f000", "f001", "f002"), shift_sd=4.0)
     feats = [c for c in frame if c.startswith("f")]
-    scan = scan_drift(frame, feats, frame["trade_date"].iloc[249], MonitoringConfig(),
-                      first_check=change)
+    ks5 = MonitoringConfig(current_windows=(5, 20))  # synthetic frames have no fingerprint
+    scan = scan_drift(frame, feats, frame["trade_date"].iloc[249], ks5, first_check=change)
     out = detection_delay(scan, frame, change)
     assert out["n_affected"] == 4 and out["detected_within"] == 1.0

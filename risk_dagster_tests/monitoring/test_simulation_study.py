@@ -94,10 +94,10 @@ def test_probability_metrics_values():
 
 def test_alarm_features_and_nth_session():
     scan = pd.DataFrame({"drifted": [True, True, False],
-                         "reason": ["drift: a_d0 (5d, q=0.001), b (20d, q=1e-05)",
-                                    "drift: a_d0 (20d, q=0.0001)",
+                         "reason": ["drift: a_d0 (shift 5d, +4.1 sd, q=0.001), b (KS 20d, q=1e-05)",
+                                    "drift: a_d0 (shift 5d, -5.0 sd, q=0.0001)",
                                     "no drift (smallest q=0.3 > alpha=0.002)"]})
-    assert alarm_features(scan).to_dict() == {"a_d0": 2, "b": 1}
+    assert alarm_features(scan).to_dict() == {"shift 5d a_d0": 2, "KS 20d b": 1}
     days = [dt.date(2025, 6, d) for d in (2, 3, 4, 5, 6, 9)]
     assert nth_session_after(days, dt.date(2025, 6, 1), 1) == dt.date(2025, 6, 2)
     assert nth_session_after(days, dt.date(2025, 6, 3), 4) == dt.date(2025, 6, 6)

@@ -23,8 +23,9 @@ REPORTS_DIR = "reports"
     backfill_policy=single_run, group_name="monitoring", kinds={"evidently", "parquet"},
     owners=["team:risk-engineering"],
     description="Per trader: KS drift of the champion's features and predictions (p-values "
-    "calibrated on the training window, Benjamini-Hochberg across features), live AUC/Brier "
-    "decay, and whether to retrain. Evidently HTML reports for drifted traders.",
+    "calibrated on the training window) and a shift test of its activity and size given its "
+    "state, Benjamini-Hochberg across all tests; live AUC/Brier decay; whether to retrain. "
+    "Evidently HTML reports for drifted traders.",
 )
 def drift_report(context: dg.AssetExecutionContext, lake: LakeResource, source: TradeSource,
                  monitoring: MonitoringSettings) -> dg.MaterializeResult:
