@@ -6,17 +6,19 @@
 Steps: simulate the firm with a ``trader_behaviour`` change injected at ``--change`` for
 ``--affected`` traders (chosen among those present for the whole period; the simulator's days
 before the change are identical to a firm without it), ingest, build panel/features/labels;
-train each trader's champion on the sessions up to ``--reference-end`` (the first year); scan
-daily (``check_every=1``) with the SciPy KS engine (same p-values as Evidently, see
-``monitoring/ks.py``) the champion's selected features plus its prediction ``p_large_loss``,
-reference = the trader's last 250 rows up to ``--reference-end``, default MonitoringConfig.
+train each trader's champion on the sessions up to ``--reference-end`` (the first year); check
+every trader daily (``check_every=1``) as ``drift_report`` does, with the default
+MonitoringConfig unless overridden: KS (SciPy engine, same p-values as Evidently, see
+``monitoring/ks.py``) of the champion's own-behaviour features and ``p_large_loss`` over 20 rows,
+plus the behaviour shift test of the fingerprint over 5 rows, BH across all; reference = the
+trader's last 250 rows up to ``--reference-end`` after its first 63.
 
 Figures:
 1. stationary false alarms: share of trader-weeks (ISO weeks, checks from the first session
    after the reference to the day before the change, every trader) with >= 1 alarm. Target <= 5%.
 2. detection: share of affected traders with an alarm within 5 of their sessions from the change
    (1 = change day); false alarms of the unaffected traders over the same post-change period
-   (share of trader-weeks). Target >= 90%.
+   (share of trader-weeks). Target >= 90%. Then the same scan at other BH levels.
 3. recovery: the old champion vs a champion retrained with data up to the K-th session after the
    change (``--retrain-after``), both scored on the affected traders' days after that session
    (out of sample for both); also the old champion before the change and right after it.
@@ -68,13 +70,20 @@ def _args() -> argparse.Namespace:
     p.add_argument("--size-mult", type=float, default=1.8)
     p.add_argument("--activity-mult", type=float, default=1.5)
     p.add_argument("--edge-shift", type=float, default=-0.1)
-    p.add_argument("--retrain-after", default="20,60", help="sessions after the change, comma list")
+    p.add_argument("--retrain-after", default="5,20,60", help="sessions after the change, comma list")
     p.add_argument("--n-trials", type=int, default=10)
     p.add_argument("--n-folds", type=int, default=2)
     p.add_argument("--features", choices=["champion", "fixed"], default="champion",
                    help="tested set: each champion's selected features, or FIXED_FEATURES")
     p.add_argument("--no-predictions", action="store_true", help="do not test p_large_loss")
     p.add_argument("--no-evidently", action="store_true", help="skip the Evidently timing")
+    p.add_argument("--ks-windows", default=None, help="KS window lengths, comma list "
+                   "(default: MonitoringConfig's; empty: no KS test)")
+    p.add_argument("--shift-windows", default=None, help="shift-test window lengths, comma list "
+                   "(default: MonitoringConfig's; empty: no shift test)")
+    p.add_argument("--alpha", type=float, default=None, help="BH level (default: MonitoringConfig's)")
+    p.add_argument("--warmup-rows", type=int, default=None,
+                   help="first rows of a trader kept out of its reference (default: MonitoringConfig's)")
     return p.parse_args()
 
 
@@ -89,6 +98,23 @@ def _config(a: argparse.Namespace) -> tuple[SimulationConfig, list[str]]:
                             size_mult=a.size_mult, activity_mult=a.activity_mult,
                             edge_shift=a.edge_shift)
     return SimulationConfig(**{**base.__dict__, "changes": (change,)}), affected
+
+
+def _windows(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in text.split(",") if x)
+
+
+def _monitoring(a: argparse.Namespace) -> MonitoringConfig:
+    over = {}
+    if a.ks_windows is not None:
+        over["current_windows"] = _windows(a.ks_windows)
+    if a.shift_windows is not None:
+        over["shift_windows"] = _windows(a.shift_windows)
+    if a.alpha is not None:
+        over["alpha"] = a.alpha
+    if a.warmup_rows is not None:
+        over["warmup_rows"] = a.warmup_rows
+    return MonitoringConfig(**over)
 
 
 def _train_all(data: dict, cutoff: dt.date, traders: list[str], cfg: TrainingConfig) -> dict:
@@ -144,7 +170,7 @@ def main() -> None:
     t_start = time.perf_counter()
     sim_cfg, affected = _config(a)
     ref_end, change = dt.date.fromisoformat(a.reference_end), sim_cfg.changes[0].date
-    mcfg = MonitoringConfig()
+    mcfg = _monitoring(a)
     tcfg = TrainingConfig(n_trials=a.n_trials, n_folds=a.n_folds, timeout_s=30.0,
                           min_trader_rows=180, min_trader_positives=15)
     c = sim_cfg.changes[0]
@@ -171,9 +197,11 @@ def main() -> None:
     scan, frame, feats = _scan(data, champions, None if a.no_predictions else preds, ref_end, mcfg,
                                a.features == "fixed")
     n_feats = np.mean([len(f) for f in feats.values()])
-    print(f"[scan] {len(scan):,} daily checks (SciPy KS engine; {n_feats:.1f} features "
-          f"({a.features} set) per trader on average{'' if a.no_predictions else ' + p_large_loss'}; windows "
-          f"{mcfg.current_windows}, BH alpha={mcfg.alpha}): {time.perf_counter() - t0:.1f} s")
+    print(f"[scan] {len(scan):,} daily checks (SciPy KS engine; KS of {n_feats:.1f} features "
+          f"({a.features} set) per trader on average{'' if a.no_predictions else ' + p_large_loss'}, "
+          f"windows {mcfg.current_windows}; shift test of {len(mcfg.shift_features)} fingerprint "
+          f"columns, windows {mcfg.shift_windows}; BH alpha={mcfg.alpha}): "
+          f"{time.perf_counter() - t0:.1f} s")
     if not a.no_evidently:
         _time_evidently(frame, feats, ref_end, mcfg, change)
 
@@ -183,6 +211,8 @@ def main() -> None:
           f"{pre['trader_id'].nunique()} traders): {fa['n_alarm_weeks']}/{fa['n_trader_weeks']} "
           f"trader-weeks = {fa['rate']:.1%} (per check {fa['check_rate']:.2%}); target <= 5%: "
           f"{'met' if fa['rate'] <= 0.05 else 'MISSED'}")
+    print(f"   tests most often named by those alarms: {alarm_features(pre).head(6).to_dict()}; "
+          f"traders: {pre.loc[pre['drifted'], 'trader_id'].value_counts().head(6).to_dict()}")
 
     post = scan[scan["check_date"] >= change]
     monitored = [t for t in affected if t in champions]
@@ -197,11 +227,19 @@ def main() -> None:
           f"{'met' if det['detected_within'] >= 0.9 else 'MISSED'}")
     print(f"   unaffected traders after the change: {fa_post['n_alarm_weeks']}/"
           f"{fa_post['n_trader_weeks']} trader-weeks with an alarm = {fa_post['rate']:.1%}")
-    common = alarm_features(others).head(6)
-    print(f"   columns most often named by those alarms: {common.to_dict()}")
+    print(f"   tests most often named by those alarms: {alarm_features(others).head(6).to_dict()}")
     first_hits = post[post["trader_id"].isin(monitored) & post["drifted"]].groupby("trader_id").head(1)
     for r in first_hits.itertuples():
         print(f"   {r.trader_id} {r.check_date}: {r.reason[:150]}")
+
+    print("   the same scan at other BH levels (an alarm is a smallest q-value <= alpha):")
+    for alpha in (0.005, 0.002, 0.001, 0.0005, 0.0002):
+        at = scan.assign(drifted=scan["score"] >= -np.log10(alpha))
+        pre_a, post_a = at[at["check_date"] < change], at[at["check_date"] >= change]
+        det_a = detection_delay(post_a, frame, change, monitored, within=5)
+        print(f"     alpha={alpha:<7}: false alarms {false_alarm_rate(pre_a)['rate']:6.1%}, detected "
+              f"within 5 sessions {det_a['detected_within']:4.0%}, unaffected after the change "
+              f"{false_alarm_rate(post_a[~post_a['trader_id'].isin(affected)])['rate']:6.1%}")
 
     print("\n3. recovery after retraining (affected traders, pooled rows; old = champion up to "
           f"{ref_end})")
