@@ -44,6 +44,8 @@ def drift_features(model_features, catalog: pd.DataFrame | None = None) -> list[
     return [f for f in model_features if f in set(catalog["name"]) and f not in skip]
 
 
+FLAG_BUDGET = 0.10  # share of a trader's days flagged for the live counterfactual benefit
+
 RETRAIN_LOG = "retrain_log"  # lake asset: one row per drift-triggered retraining of a trader
 
 
@@ -111,10 +113,16 @@ def _trader(history, labels, day, model, cfg, engine, html_dir, drift, decay) ->
     live = current.merge(labels[["trade_date", "trader_id", "large_loss", "next_net_pnl",
                                  "label_status"]], on=["trade_date", "trader_id"], how="left")
     cv = model.meta.get("cv_metrics") or {}
-    decay[tid] = dk = performance_decay(live, {k: cv[k] for k in ("auc", "brier") if k in cv}, cfg)
+    training = {k: cv[k] for k in ("auc", "brier") if cv.get(k) is not None}
+    # flag the trader's riskiest days as at training: the top decile of its reference predictions
+    training["flag_threshold"] = float(reference["p_large_loss"].quantile(1 - FLAG_BUDGET)) \
+        if len(reference) else float("nan")
+    decay[tid] = dk = performance_decay(live, training, cfg)
     return {"status": "checked", "drifted": result.drifted, "drift_reason": result.reason,
             "drift_score": result.score, "drift_share": result.drift_share,
             "drifted_features": ", ".join(result.drifted_features),
             "prediction_pvalue": result.prediction_pvalue, "n_current": len(current),
-            "decayed": dk.decayed, "decay_reason": dk.reason, "live_auc": dk.auc,
-            "live_n": dk.n, "report_html": str(html) if html else None}
+            "decayed": dk.decayed, "decay_reason": dk.reason, "live_n": dk.n,
+            "live_auc": dk.auc, "training_auc": training.get("auc"), "live_brier": dk.brier,
+            "training_brier": training.get("brier"), "live_rank_ic": dk.rank_ic,
+            "live_cf_benefit_usd": dk.cf_benefit, "report_html": str(html) if html else None}

@@ -97,10 +97,20 @@ def test_recommendations_are_published_for_every_active_trader(firm):
 
 def test_drift_sensor_retrains_exactly_the_affected_traders(firm):
     root, instance, resources, _ = firm
-    _run(instance, resources, dg.AssetSelection.assets("drift_report"),
-         CHECK_DAY.isoformat(), CHECK_DAY.isoformat())
+    run = _run(instance, resources, dg.AssetSelection.assets("drift_report"),
+               CHECK_DAY.isoformat(), CHECK_DAY.isoformat())
     report = Lake(root).read_df("drift_report", "date", [CHECK_DAY.isoformat()])
     assert (report["status"] == "checked").all()
+    # live performance beside the training figures, per trader, in the lake and in the UI
+    assert {"live_auc", "training_auc", "live_brier", "training_brier", "live_rank_ic",
+            "live_cf_benefit_usd"} <= set(report.columns)
+    assert report["training_auc"].notna().all()
+    meta = run.asset_materializations_for_node("drift_report")[0].metadata
+    assert meta["traders_checked"].value == len(report) and "live_auc" in meta["per_trader"].value
+    # the early alarms name the fingerprint's shift test and come with an Evidently report
+    hits = report[report["trader_id"].isin(AFFECTED)]
+    assert hits["drift_reason"].str.contains("shift 5d").all()
+    assert all(Path(p).stat().st_size > 100_000 for p in hits["report_html"])
     ctx = dg.build_sensor_context(instance=instance, resources=resources)
     result = drift_retrain_sensor(ctx)
     requested = sorted(r.partition_key for r in result.run_requests)

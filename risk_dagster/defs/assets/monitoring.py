@@ -6,6 +6,7 @@ far under Dagster's ~100k limit, and a daily check is what detects a change with
 """
 
 import dagster as dg
+import pandas as pd
 
 from risk_dagster.defs.assets.features import run_dates, write_dates
 from risk_dagster.defs.assets.recommendations import read_feature_history
@@ -56,4 +57,14 @@ def drift_report(context: dg.AssetExecutionContext, lake: LakeResource, source: 
         "engine": monitoring.engine,
         "flagged": markdown_table(flagged[["trader_id", "retrain_reason", "retrain_detail",
                                            "report_html"]] if len(flagged) else flagged),
+        "per_trader": markdown_table(_per_trader(checked)),
         "reports_dir": dg.MetadataValue.path(str(lake.root / REPORTS_DIR / "drift"))})
+
+
+def _per_trader(checked: pd.DataFrame, top: int = 25):
+    """Drift and live performance of the ``top`` traders by drift score, for the UI."""
+    cols = ["trader_id", "drift_score", "drift_share", "drifted", "live_n", "live_auc",
+            "training_auc", "live_brier", "training_brier", "live_rank_ic", "live_cf_benefit_usd"]
+    if checked.empty:
+        return checked
+    return checked.sort_values("drift_score", ascending=False)[cols].head(top).round(4)
