@@ -11,7 +11,7 @@ every trader daily (``check_every=1``) as ``drift_report`` does, with the defaul
 MonitoringConfig unless overridden: KS (SciPy engine, same p-values as Evidently, see
 ``monitoring/ks.py``) of the champion's own-behaviour features and ``p_large_loss`` over 20 rows,
 plus the behaviour shift test of the fingerprint over 5 rows, BH across all; reference = the
-trader's last 250 rows up to ``--reference-end`` after its first 63.
+trader's last 250 rows up to ``--reference-end`` after its first 21 (``warmup_rows``).
 
 Figures:
 1. stationary false alarms: share of trader-weeks (ISO weeks, checks from the first session
@@ -45,6 +45,7 @@ from risk_dagster.models import TrainingConfig  # noqa: E402
 from risk_dagster.monitoring import (MonitoringConfig, detection_delay, drift_scores,  # noqa: E402
                                      false_alarm_rate, scan_drift)
 from risk_dagster.monitoring.champions import drift_features  # noqa: E402
+from risk_dagster.monitoring.drift import reference_window  # noqa: E402
 from risk_dagster.monitoring.simulation_study import (FIXED_FEATURES,  # noqa: E402
                                                       alarm_features, full_period_traders,
                                                       nth_session_after, predict_history,
@@ -151,7 +152,7 @@ def _time_evidently(frame: pd.DataFrame, feats: dict, ref_end: dt.date, mcfg: Mo
                     check: dt.date) -> None:
     t = sorted(feats)[0]
     rows = frame[frame["trader_id"] == t].sort_values("trade_date")
-    ref = rows[rows["trade_date"] <= ref_end].tail(mcfg.reference_rows)
+    ref = reference_window(rows, ref_end, mcfg)
     cur = rows[(rows["trade_date"] > ref_end) & (rows["trade_date"] <= check)]
     out = {}
     for engine in ("scipy", "evidently"):

@@ -1,7 +1,7 @@
 """Drift and decay of each trader's champion on a date, and what to retrain.
 
 Reference: the trader's feature rows inside the champion's training window (its last
-``reference_rows``); current: the rows after that window up to the date. A date still inside
+``reference_rows``, never its first ``warmup_rows``: ``drift.reference_window``); current: the rows after that window up to the date. A date still inside
 the training window has nothing to compare and is skipped (said in ``status``).
 """
 

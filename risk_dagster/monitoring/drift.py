@@ -176,8 +176,7 @@ def _label(r) -> str:
     return f"KS {r.window}d"
 
 
-def _reason(table: pd.DataFrame, drifted: bool, alpha: float, n_reference: int,
-            cfg: MonitoringConfig) -> str:
+def _reason(table: pd.DataFrame, drifted: bool, n_reference: int, cfg: MonitoringConfig) -> str:
     if n_reference < cfg.min_reference_rows:
         return (f"not tested: {n_reference} reference rows after the trader's first "
                 f"{cfg.warmup_rows} (< {cfg.min_reference_rows})")
@@ -185,7 +184,7 @@ def _reason(table: pd.DataFrame, drifted: bool, alpha: float, n_reference: int,
         return "not tested: too few current rows"
     best = table.sort_values("q_value").drop_duplicates("column")
     if not drifted:
-        return f"no drift (smallest q={best['q_value'].iloc[0]:.3g} > alpha={alpha})"
+        return f"no drift (smallest q={best['q_value'].iloc[0]:.3g} > alpha={cfg.alpha})"
     hits = best[best["drifted"]]
     parts = [f"{r.column} ({_label(r)}, q={r.q_value:.2g})" for r in hits.head(5).itertuples()]
     more = f" +{len(hits) - 5} more" if len(hits) > 5 else ""
@@ -222,8 +221,8 @@ def drift_scores(reference: pd.DataFrame, current: pd.DataFrame, features: list[
     ks["inflation"] = [calibration.factor(c, w) for c, w in zip(ks["column"], ks["window"])]
     shift = shift_tests(baseline, reference, current, cfg.shift_windows, cfg.min_current_rows)
     shift["test"], shift["inflation"] = "shift", 1.0
-    table = pd.concat([t for t in (ks, shift) if len(t)], ignore_index=True) if len(ks) + len(shift) \
-        else pd.concat([ks, shift.drop(columns="z")]).assign(z=np.nan)
+    parts = [t for t in (ks, shift) if len(t)]
+    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[*ks, "z"])
     table["p_calibrated"] = table["p_value"] ** (1.0 / table["inflation"])
     table["q_value"] = adjust_pvalues(table["p_calibrated"].to_numpy(), cfg.correction)
     table["drifted"] = table["q_value"] <= cfg.alpha
@@ -235,7 +234,8 @@ def drift_scores(reference: pd.DataFrame, current: pd.DataFrame, features: list[
     pred = table[table["column"] == PREDICTION]
     trader = str(current["trader_id"].iloc[0]) if "trader_id" in current and len(current) else ""
     return DriftResult(
-        trader_id=trader, drifted=drifted, reason=_reason(table, drifted, cfg.alpha, len(reference), cfg),
+        trader_id=trader, drifted=drifted,
+        reason=_reason(table, drifted, len(reference), cfg),
         score=0.0 if math.isnan(min_q) else float(-np.log10(max(min_q, 1e-300))),
         drift_share=len(drifted_features) / n_feats if n_feats else 0.0,
         drifted_features=drifted_features,
