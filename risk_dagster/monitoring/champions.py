@@ -108,7 +108,7 @@ def _trader(history, labels, day, model, cfg, engine, html_dir, drift, decay) ->
     result = drift_scores(reference, current, features, cfg, engine=engine)
     if result.drifted and html_dir is not None:  # the Evidently report, for people to look at
         html = Path(html_dir) / f"{tid}.html"
-        save_drift_html(reference, current, features, cfg, html)
+        save_drift_html(reference, current, features, cfg, html, result)
     drift[tid] = result
     live = current.merge(labels[["trade_date", "trader_id", "large_loss", "next_net_pnl",
                                  "label_status"]], on=["trade_date", "trader_id"], how="left")

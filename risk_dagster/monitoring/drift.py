@@ -34,6 +34,7 @@ same test through SciPy (see ``ks.py``).
 
 from __future__ import annotations
 
+import html
 import math
 import time
 from dataclasses import dataclass, field
@@ -247,10 +248,13 @@ def drift_scores(reference: pd.DataFrame, current: pd.DataFrame, features: list[
 
 
 def save_drift_html(reference: pd.DataFrame, current: pd.DataFrame, features: list[str],
-                    cfg: MonitoringConfig, path: str | Path) -> Path:
+                    cfg: MonitoringConfig, path: str | Path,
+                    result: DriftResult | None = None) -> Path:
     """Evidently's drift report of one trader, for people: the champion's features, the
     fingerprint and ``p_large_loss``, last ``max(window)`` current rows vs the reference (an alarm
-    from the 5-row shift test still gets a report, on the rows there are)."""
+    from the 5-row shift test still gets a report, on the rows there are). With ``result``, our
+    decision and its tests head the page: Evidently's own per-column verdicts are raw KS at 0.05,
+    which a persistent rolling feature fails with no drift at all."""
     reference, current = _sorted(reference), _sorted(current)
     rows = current.tail(max(cfg.current_windows + cfg.shift_windows))
     wanted = list(dict.fromkeys([*features, *cfg.shift_features, PREDICTION]))
@@ -258,4 +262,37 @@ def save_drift_html(reference: pd.DataFrame, current: pd.DataFrame, features: li
     cols = testable_columns(reference, rows, present, cfg.min_reference_rows,
                             min(cfg.min_current_rows, len(rows)))
     ks_pvalues(reference, rows, cols, engine="evidently", html_path=path)
-    return Path(path)
+    path = Path(path)
+    if result is not None:
+        page = path.read_text(encoding="utf-8")
+        path.write_text(page.replace("<body>", "<body>" + decision_html(result, cfg), 1),
+                        encoding="utf-8")
+    return path
+
+
+def decision_html(result: DriftResult, cfg: MonitoringConfig, top: int = 15) -> str:
+    """An HTML block with the decision of one check and its ``top`` tests by q-value."""
+    table = result.table.sort_values("q_value").head(top)
+    shown = pd.DataFrame({
+        "test": table["test"], "column": table["column"], "rows": table["window"],
+        "z": table["z"].map(lambda v: "" if pd.isna(v) else f"{v:+.1f}"),
+        "raw p": table["p_value"].map("{:.2g}".format),
+        "KS inflation": table["inflation"].map("{:.1f}".format),
+        "q (BH)": table["q_value"].map("{:.2g}".format),
+        "drift": table["drifted"].map({True: "yes", False: ""}),
+    })
+    verdict = "DRIFT" if result.drifted else "no drift"
+    return (
+        "<style>.rd-decision td,.rd-decision th{padding:2px 10px;text-align:left}</style>"
+        '<section class="rd-decision" style="font-family:sans-serif;margin:16px 32px;'
+        'padding:12px 16px;border:2px solid #c00;border-radius:6px">'
+        f"<h2>risk_dagster: {html.escape(result.trader_id)} &mdash; {verdict}</h2>"
+        f"<p>{html.escape(result.reason)}</p>"
+        f"<p>{result.n_reference} reference rows, {result.n_current} current rows; an alarm is a "
+        f"Benjamini-Hochberg q &le; {cfg.alpha} over every test below (KS p-values calibrated "
+        "for autocorrelation on the reference; shift = mean of the last rows' residuals of "
+        "activity and size given the trader's state, in sd of the reference's own windows).</p>"
+        + shown.to_html(index=False, border=0) +
+        "<p><i>The Evidently report below shows raw KS p-values against its default 0.05 "
+        "threshold, for looking at the distributions; its &ldquo;Detected&rdquo; marks are not "
+        "the decision.</i></p></section>")

@@ -137,10 +137,15 @@ def test_drift_scores_combines_the_shift_test_with_ks(shift, drifted):
 def test_an_early_alarm_gets_an_evidently_report_on_the_rows_there_are(tmp_path):
     ref, cur = _split(_trader(change_at=250, size_shift=0.5))
     cfg = MonitoringConfig(shift_features=("avg_order_notional_d0",))
-    assert drift_scores(ref, cur.head(5), ["large_losses_5d"], cfg, engine="scipy").drifted
-    path = save_drift_html(ref, cur.head(5), ["large_losses_5d"], cfg, tmp_path / "T0001.html")
+    result = drift_scores(ref, cur.head(5), ["large_losses_5d"], cfg, engine="scipy")
+    assert result.drifted
+    path = save_drift_html(ref, cur.head(5), ["large_losses_5d"], cfg, tmp_path / "T0001.html",
+                           result)
     html = path.read_text()
     assert len(html) > 100_000 and "avg_order_notional_d0" in html
+    # our decision heads the page, before Evidently's raw 0.05 verdicts
+    head = html[: html.index("</section>")]
+    assert "T0001 &mdash; DRIFT" in head and "avg_order_notional_d0 (shift 5d, +" in head
 
 
 def test_ks_covers_the_champions_own_recent_features_only():
