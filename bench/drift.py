@@ -44,7 +44,7 @@ from risk_dagster.core.lake import Lake  # noqa: E402
 from risk_dagster.models import TrainingConfig  # noqa: E402
 from risk_dagster.monitoring import (MonitoringConfig, detection_delay, drift_scores,  # noqa: E402
                                      false_alarm_rate, scan_drift)
-from risk_dagster.monitoring.champions import drift_features  # noqa: E402
+from risk_dagster.monitoring.champions import drift_features, feature_windows  # noqa: E402
 from risk_dagster.monitoring.drift import reference_window  # noqa: E402
 from risk_dagster.monitoring.simulation_study import (FIXED_FEATURES,  # noqa: E402
                                                       alarm_features, full_period_traders,
@@ -145,14 +145,16 @@ def _scan(data: dict, champions: dict, preds: pd.DataFrame | None, ref_end: dt.d
         frame = frame.merge(preds, on=["trade_date", "trader_id"], how="left")
     feats = {t: list(FIXED_FEATURES) if fixed else drift_features(m.features)
              for t, m in champions.items()}
-    return scan_drift(frame, feats, ref_end, mcfg, engine="scipy", check_every=1), frame, feats
+    windows = feature_windows(sorted(set().union(*feats.values())))
+    return (scan_drift(frame, feats, ref_end, mcfg, engine="scipy", check_every=1, windows=windows),
+            frame, feats)
 
 
 def _time_evidently(frame: pd.DataFrame, feats: dict, ref_end: dt.date, mcfg: MonitoringConfig,
                     check: dt.date) -> None:
     t = sorted(feats)[0]
     rows = frame[frame["trader_id"] == t].sort_values("trade_date")
-    ref = reference_window(rows, ref_end, mcfg)
+    ref = reference_window(rows, ref_end, mcfg, feature_windows(feats[t]))
     cur = rows[(rows["trade_date"] > ref_end) & (rows["trade_date"] <= check)]
     out = {}
     for engine in ("scipy", "evidently"):
@@ -208,6 +210,9 @@ def main() -> None:
 
     pre = scan[scan["check_date"] < change]
     fa = false_alarm_rate(pre)
+    unmonitored = sorted(set(champions) - set(scan["trader_id"]))
+    print(f"   not monitored (reference < {mcfg.min_reference_sessions} rows after the warm-up, "
+          f"counted nowhere): {len(unmonitored)} of {len(champions)} champions {unmonitored}")
     print(f"\n1. stationary false alarms ({pre['check_date'].min()}..{pre['check_date'].max()}, "
           f"{pre['trader_id'].nunique()} traders): {fa['n_alarm_weeks']}/{fa['n_trader_weeks']} "
           f"trader-weeks = {fa['rate']:.1%} (per check {fa['check_rate']:.2%}); target <= 5%: "
@@ -233,6 +238,12 @@ def main() -> None:
     for r in first_hits.itertuples():
         print(f"   {r.trader_id} {r.check_date}: {r.reason[:150]}")
 
+    changed = post[post["trader_id"].isin(monitored)]
+    weeks_in = (pd.to_datetime(changed["check_date"]) - pd.Timestamp(change)).dt.days // 7
+    spans = {"weeks 1-4": weeks_in < 4, "weeks 5-12": weeks_in.between(4, 11),
+             "weeks 13+": weeks_in >= 12}
+    print("   changed traders, share of trader-weeks still alarming against the old reference: "
+          + ", ".join(f"{k} {false_alarm_rate(changed[m])['rate']:.0%}" for k, m in spans.items()))
     print("   the same scan at other BH levels (an alarm is a smallest q-value <= alpha):")
     for alpha in (0.005, 0.002, 0.001, 0.0005, 0.0002):
         at = scan.assign(drifted=scan["score"] >= -np.log10(alpha))

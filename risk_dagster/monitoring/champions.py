@@ -8,6 +8,7 @@ the training window has nothing to compare and is skipped (said in ``status``).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -45,6 +46,20 @@ def drift_features(model_features, catalog: pd.DataFrame | None = None) -> list[
 
 
 FLAG_BUDGET = 0.10  # share of a trader's days flagged for the live counterfactual benefit
+
+def feature_windows(names, catalog: pd.DataFrame | None = None) -> dict[str, int]:
+    """Rows each feature needs before it is full: the largest number in its catalog window
+    ("63 traded days" -> 63, "7 vs 63 traded days" -> 63; 0 when there is none, e.g. "D")."""
+    from risk_dagster.features import feature_catalog
+
+    catalog = feature_catalog() if catalog is None else catalog
+    window = catalog.set_index("name")["window"].astype(str)
+    out = {}
+    for name in names:
+        numbers = [int(x) for x in re.findall(r"\d+", window.get(name, ""))]
+        out[name] = max(numbers, default=0)
+    return out
+
 
 RETRAIN_LOG = "retrain_log"  # lake asset: one row per drift-triggered retraining of a trader
 
@@ -99,11 +114,11 @@ def _trader(history, labels, day, model, cfg, engine, html_dir, drift, decay) ->
     end = dt.date.fromisoformat(window.get("last_trade_date", day.isoformat()))
     history = history.sort_values("trade_date").reset_index(drop=True)
     history = history.assign(p_large_loss=model.predict(history)["p_large_loss"].to_numpy())
-    reference = reference_window(history, end, cfg)
+    features = [f for f in drift_features(model.features) if f in history.columns]
+    reference = reference_window(history, end, cfg, feature_windows(features))
     current = history[(history["trade_date"] > end) & (history["trade_date"] <= day)]
     if current.empty:
         return {"status": "inside training window"}
-    features = [f for f in drift_features(model.features) if f in history.columns]
     html = None
     result = drift_scores(reference, current, features, cfg, engine=engine)
     if result.drifted and html_dir is not None:  # the Evidently report, for people to look at

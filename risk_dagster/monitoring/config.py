@@ -24,6 +24,11 @@ class MonitoringConfig:
         of the 124 alarming checks of the stationary months). 63 rows cost more than they gave:
         the references of traders present from the lake's first day lost a quarter of their
         rows, and 8.6% of trader-weeks alarmed instead of 2.2% (same bench).
+    min_reference_sessions: a trader whose reference has fewer rows is not tested for drift (its
+        decay still is): half a year of mature history is about the least that shows a trader's
+        normal range across market regimes. A trader who joined ~4 months before its cutoff
+        made 72 of the 174 alarming checks of a 100-trader stationary bench (bench/drift.py
+        --traders 100 --affected 25): 5.3% of trader-weeks alarmed.
     current_windows: lengths (rows) of the current windows of the KS tests, each ending at the
         check date.
     shift_features / shift_windows: the behaviour fingerprint and the window lengths of its
@@ -49,6 +54,7 @@ class MonitoringConfig:
 
     reference_rows: int = 250
     warmup_rows: int = 21
+    min_reference_sessions: int = 120
     current_windows: tuple[int, ...] = (20,)
     shift_features: tuple[str, ...] = FINGERPRINT
     shift_windows: tuple[int, ...] = (5,)

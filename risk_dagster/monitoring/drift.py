@@ -107,12 +107,23 @@ def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values("trade_date", kind="stable") if "trade_date" in frame else frame
 
 
-def reference_window(history: pd.DataFrame, end, cfg: MonitoringConfig) -> pd.DataFrame:
+def reference_window(history: pd.DataFrame, end, cfg: MonitoringConfig,
+                     windows: dict[str, int] | None = None) -> pd.DataFrame:
     """One trader's reference rows: its rows up to ``end`` (the champion's last training date)
     except its first ``cfg.warmup_rows`` rows, the last ``cfg.reference_rows`` of them.
-    ``history`` must start at the trader's first row."""
-    rows = _sorted(history).iloc[cfg.warmup_rows:]
-    return rows[rows["trade_date"] <= end].tail(cfg.reference_rows)
+    ``history`` must start at the trader's first row. ``windows``: rows a feature needs to be
+    full (``champions.feature_windows``); a longer one than ``warmup_rows`` is NaN in the
+    reference rows before it is full (a 63-day mean over the trader's first 30 days is another
+    quantity, and a trader who joined months before the cutoff would alarm once it matured)."""
+    rows = _sorted(history).reset_index(drop=True)
+    ref = rows.iloc[cfg.warmup_rows:]
+    ref = ref[ref["trade_date"] <= end].tail(cfg.reference_rows)
+    long = {c: w for c, w in (windows or {}).items() if w > cfg.warmup_rows and c in ref}
+    if long:
+        ref = ref.copy()
+        for c, w in long.items():
+            ref.loc[ref.index < w, c] = np.nan
+    return ref
 
 
 def tested_columns(reference: pd.DataFrame, current: pd.DataFrame, features: list[str],
@@ -178,9 +189,9 @@ def _label(r) -> str:
 
 
 def _reason(table: pd.DataFrame, drifted: bool, n_reference: int, cfg: MonitoringConfig) -> str:
-    if n_reference < cfg.min_reference_rows:
+    if n_reference < cfg.min_reference_sessions:
         return (f"not tested: {n_reference} reference rows after the trader's first "
-                f"{cfg.warmup_rows} (< {cfg.min_reference_rows})")
+                f"{cfg.warmup_rows} (< {cfg.min_reference_sessions})")
     if table.empty:
         return "not tested: too few current rows"
     best = table.sort_values("q_value").drop_duplicates("column")
@@ -209,6 +220,9 @@ def drift_scores(reference: pd.DataFrame, current: pd.DataFrame, features: list[
     cfg = cfg or MonitoringConfig()
     reference, current = _sorted(reference), _sorted(current)
     columns = tested_columns(reference, current, features, cfg)
+    if len(reference) < cfg.min_reference_sessions:  # too short to stand for the trader: untested
+        columns, calibration = [], Calibration(inflation={}, n_pseudo={})
+        baseline = BehaviourBaseline(coef={}, window_sd={}, n_reference=len(reference))
     if calibration is None:
         calibration = calibrate(reference, columns, cfg)
     if baseline is None:

@@ -35,10 +35,11 @@ def _features_for(features: list[str] | dict[str, list[str]], trader: str) -> li
 
 def _trader_checks(rows: pd.DataFrame, feats: list[str], reference_end: dt.date,
                    cfg: MonitoringConfig, engine: str, check_every: int,
-                   first_check: dt.date | None, last_check: dt.date | None) -> list[dict]:
-    ref = reference_window(rows, reference_end, cfg)
+                   first_check: dt.date | None, last_check: dt.date | None,
+                   windows: dict[str, int] | None) -> list[dict]:
+    ref = reference_window(rows, reference_end, cfg, windows)
     after = rows[rows["trade_date"] > reference_end].reset_index(drop=True)
-    if len(ref) < cfg.min_reference_rows or after.empty:
+    if len(ref) < cfg.min_reference_sessions or after.empty:  # not monitored: no checks at all
         return []
     calibration = calibrate(ref, tested_columns(ref, after, feats, cfg), cfg)
     baseline = fit_baseline(ref, cfg.shift_features, cfg.shift_windows, cfg.min_reference_rows)
@@ -59,11 +60,13 @@ def _trader_checks(rows: pd.DataFrame, feats: list[str], reference_end: dt.date,
 def scan_drift(frame: pd.DataFrame, features: list[str] | dict[str, list[str]],
                reference_end: dt.date, cfg: MonitoringConfig | None = None, *,
                engine: str = "scipy", check_every: int = 1, first_check: dt.date | None = None,
-               last_check: dt.date | None = None) -> pd.DataFrame:
+               last_check: dt.date | None = None,
+               windows: dict[str, int] | None = None) -> pd.DataFrame:
     """One drift check per trader every ``check_every`` of its rows after ``reference_end``.
 
     frame: features frame (``trade_date`` as date, ``trader_id``, features, optional
-    ``p_large_loss``); features: the tested names, or per-trader lists (champion features).
+    ``p_large_loss``); features: the tested names, or per-trader lists (champion features);
+    windows: rows each feature needs to be full (see ``drift.reference_window``).
     Out: columns ``SCAN_COLUMNS``, one row per check (``week`` is the ISO week of the check).
     """
     cfg = cfg or MonitoringConfig()
@@ -71,7 +74,7 @@ def scan_drift(frame: pd.DataFrame, features: list[str] | dict[str, list[str]],
     out = []
     for trader, rows in frame.groupby("trader_id", sort=True):
         out += _trader_checks(rows, _features_for(features, trader), reference_end, cfg, engine,
-                              check_every, first_check, last_check)
+                              check_every, first_check, last_check, windows)
     return pd.DataFrame(out, columns=SCAN_COLUMNS)
 
 

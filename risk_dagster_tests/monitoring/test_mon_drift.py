@@ -106,3 +106,23 @@ def test_reference_skips_the_warm_up_and_a_short_one_is_not_tested():
     assert len(short) == 41 and short["trade_date"].iloc[0] == frame["trade_date"].iloc[CFG.warmup_rows]
     res = drift_scores(short, frame.iloc[104:130], ["f000"], CFG, engine="scipy")
     assert not res.drifted and res.reason.startswith("not tested: 41 reference rows")
+    # 100 rows pass every per-column minimum but are too few to stand for the trader
+    mid = reference_window(frame, frame["trade_date"].iloc[CFG.warmup_rows + 99], CFG)
+    shifted = frame.iloc[CFG.warmup_rows + 100:].assign(f000=lambda f: f["f000"] + 10)
+    res = drift_scores(mid, shifted, ["f000"], CFG, engine="scipy")
+    assert len(mid) == 100 and res.table.empty and not res.drifted
+    assert res.reason.startswith("not tested: 100 reference rows")
+    assert drift_scores(frame.iloc[:250], shifted, ["f000"], CFG, engine="scipy").drifted
+
+
+def test_a_long_window_feature_enters_the_reference_only_once_full():
+    from risk_dagster.monitoring.champions import feature_windows
+
+    assert feature_windows(["pnl_mean_63d", "pnl_vol_21d", "net_pnl_d0"]) == \
+        {"pnl_mean_63d": 63, "pnl_vol_21d": 21, "net_pnl_d0": 0}
+    frame = synthetic_features(n_traders=1, n_sessions=200, n_features=2, seed=5)
+    ref = reference_window(frame, frame["trade_date"].iloc[149], CFG, {"f000": 63, "f001": 5})
+    assert ref["trade_date"].iloc[0] == frame["trade_date"].iloc[CFG.warmup_rows]
+    assert ref["f000"].isna().sum() == 63 - CFG.warmup_rows and ref["f000"].iloc[63 - CFG.warmup_rows:].notna().all()
+    assert ref["f001"].notna().all()  # shorter than the warm-up: nothing more to hide
+    assert frame["f000"].notna().all()  # the caller's frame is untouched
