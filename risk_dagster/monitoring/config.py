@@ -20,15 +20,16 @@ class MonitoringConfig:
         cutoff (~1 year of sessions).
     warmup_rows: the trader's first rows (in the lake) never enter a reference: their 21-day
         features are still filling up, so a trader who joined a few months before the cutoff
-        alarmed every week once they matured (bench/drift.py --seed 11: one such trader made 83
-        of the 124 alarming checks of the stationary months). 63 rows cost more than they gave:
-        the references of traders present from the lake's first day lost a quarter of their
-        rows, and 8.6% of trader-weeks alarmed instead of 2.2% (same bench).
+        alarmed every week once they matured (bench/drift.py --seed 11 while designing this: one
+        such trader made 83 of the 124 alarming checks of the stationary months). 63 rows cost
+        more than they gave: the references of traders present from the lake's first day lost a
+        quarter of their rows, and 8.6% of trader-weeks alarmed instead of 2.2% (same bench).
+        Longer features get their own warm-up (``drift.reference_window``).
     min_reference_sessions: a trader whose reference has fewer rows is not tested for drift (its
         decay still is): half a year of mature history is about the least that shows a trader's
         normal range across market regimes. A trader who joined ~4 months before its cutoff
         made 72 of the 174 alarming checks of a 100-trader stationary bench (bench/drift.py
-        --traders 100 --affected 25): 5.3% of trader-weeks alarmed.
+        --traders 100 --affected 25, before this rule): 5.3% of trader-weeks alarmed.
     current_windows: lengths (rows) of the current windows of the KS tests, each ending at the
         check date.
     shift_features / shift_windows: the behaviour fingerprint and the window lengths of its

@@ -25,9 +25,10 @@ Why these methods, at per-trader sample sizes (5-20 current rows vs ~250 referen
   of stationary trader-weeks with 5- and 20-row KS, 5.7% with 20-row KS only). The shift test
   compares the 5-row mean of state-explained residuals with the reference's own 5-row means
   instead: all 10 changed traders of the bench were found within 4 sessions.
-- ``alpha`` = 0.0005: on the bench's stationary months (34 traders x 20 weeks, daily checks)
-  2.1% of trader-weeks alarmed (5.4% at 0.002, 3.7% at 0.001), and every changed trader was
-  still found within 5 sessions (seeds 3 and 11: 1.7% and 2.2%, again all found).
+- ``alpha`` = 0.0005: on the bench's stationary months (33 monitored traders x 20 weeks, daily
+  checks) 1.7% of trader-weeks alarmed (5.1% at 0.002, 3.3% at 0.001), and every changed trader
+  was still found within 5 sessions (seeds 3 and 11: 1.7% and 1.6%; 100 traders: 4.4%; all
+  changed traders found in each).
 Evidently computes the production KS p-values (and the HTML report); the calibration uses the
 same test through SciPy (see ``ks.py``).
 """
