@@ -21,7 +21,7 @@ class MonitoringConfig:
     warmup_rows: the trader's first rows (in the lake) never enter a reference: their 21-day
         features are still filling up, so a trader who joined a few months before the cutoff
         alarmed every week once they matured (bench/drift.py --seed 11 while designing this: one
-        such trader made 83 of the 124 alarming checks of the stationary months). 63 rows cost
+        such trader alarmed on 83 checks of the stationary months, the next trader on 14). 63 rows cost
         more than they gave: the references of traders present from the lake's first day lost a
         quarter of their rows, and 8.6% of trader-weeks alarmed instead of 2.2% (same bench).
         Longer features get their own warm-up (``drift.reference_window``).
