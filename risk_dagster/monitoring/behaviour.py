@@ -2,9 +2,10 @@
 
 A change of behaviour (bigger orders, more round trips) shows first in a handful of daily
 activity and size columns, the fingerprint. Tested raw, they are noisy: the same trader trades
-1.5-2.5x bigger for a few days after a large loss or a winning streak, so a 5-session mean of
-log order size varies ~1.5x more than independent days would (sd 0.19 vs 0.12 for a tilt-prone
-simulated trader), and a two-sample KS test on 5 rows cannot tell a new habit from a bad week.
+up to 2.5x bigger for a few days after a large loss (1.3x on a winning streak), so a 5-session
+mean of log order size varies ~1.5x more than independent days would (sd 0.19 vs 0.12 for a
+tilt-prone simulated trader), and a two-sample KS test on 5 rows cannot tell a new habit from a
+bad week.
 
 So each fingerprint column (log scale) is first explained, on the reference rows, by a linear
 model of what the trader's state was (known at the previous close: large loss, loss streak of 3+,
