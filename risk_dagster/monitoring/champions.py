@@ -1,8 +1,9 @@
 """Drift and decay of each trader's champion on a date, and what to retrain.
 
 Reference: the trader's feature rows inside the champion's training window (its last
-``reference_rows``, never its first ``warmup_rows``: ``drift.reference_window``); current: the rows after that window up to the date. A date still inside
-the training window has nothing to compare and is skipped (said in ``status``).
+``reference_rows``, never its first ``warmup_rows`` nor its rows up to its last drift-triggered
+retraining: ``drift.reference_window``); current: the rows after that window up to the date.
+A date still inside the training window has nothing to compare and is skipped (``status``).
 """
 
 from __future__ import annotations
@@ -83,7 +84,8 @@ def champion_drift_report(features: pd.DataFrame, labels: pd.DataFrame, day: dt.
     """One row per trader with a feature row on ``day``: drift, decay and the retrain decision.
 
     features: trader_features up to ``day`` (those traders' full history); labels: risk_labels;
-    last_retrain: date of each trader's last drift-triggered retraining (cooldown).
+    last_retrain: date of each trader's last drift-triggered retraining (the cooldown, and the
+    start of its reference: ``drift.reference_window``).
     ``html_dir``: where to save the Evidently HTML report of each drifted trader.
     """
     rows, drift, decay = [], {}, {}
@@ -95,7 +97,7 @@ def champion_drift_report(features: pd.DataFrame, labels: pd.DataFrame, day: dt.
         if champ and champ.get("path") and Path(champ["path"]).exists():
             model = cache.setdefault(champ["path"], load_model(champ["path"]))
             row.update(_trader(features[features["trader_id"] == tid], labels, day, model, cfg,
-                               engine, html_dir, drift, decay))
+                               engine, html_dir, drift, decay, last.get(tid)))
             row["champion"] = f"{model.meta['family']}/{model.meta['version']}"
         rows.append(row)
     decisions = {d.trader_id: d for d in retrain_decisions(drift, decay, last, day, cfg,
@@ -108,14 +110,15 @@ def champion_drift_report(features: pd.DataFrame, labels: pd.DataFrame, day: dt.
     return out
 
 
-def _trader(history, labels, day, model, cfg, engine, html_dir, drift, decay) -> dict:
+def _trader(history, labels, day, model, cfg, engine, html_dir, drift, decay,
+            last_retrain) -> dict:
     tid = history["trader_id"].iloc[0]
     window = model.meta.get("training_window") or {}
     end = dt.date.fromisoformat(window.get("last_trade_date", day.isoformat()))
     history = history.sort_values("trade_date").reset_index(drop=True)
     history = history.assign(p_large_loss=model.predict(history)["p_large_loss"].to_numpy())
     features = [f for f in drift_features(model.features) if f in history.columns]
-    reference = reference_window(history, end, cfg, feature_windows(features))
+    reference = reference_window(history, end, cfg, feature_windows(features), last_retrain)
     current = history[(history["trade_date"] > end) & (history["trade_date"] <= day)]
     if current.empty:
         return {"status": "inside training window"}

@@ -109,15 +109,22 @@ def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def reference_window(history: pd.DataFrame, end, cfg: MonitoringConfig,
-                     windows: dict[str, int] | None = None) -> pd.DataFrame:
+                     windows: dict[str, int] | None = None, since=None) -> pd.DataFrame:
     """One trader's reference rows: its rows up to ``end`` (the champion's last training date)
     except its first ``cfg.warmup_rows`` rows, the last ``cfg.reference_rows`` of them.
     ``history`` must start at the trader's first row. ``windows``: rows a feature needs to be
     full (``champions.feature_windows``); a longer one than ``warmup_rows`` is NaN in the
     reference rows before it is full (a 63-day mean over the trader's first 30 days is another
-    quantity, and a trader who joined months before the cutoff would alarm once it matured)."""
+    quantity, and a trader who joined months before the cutoff would alarm once it matured).
+    ``since``: the date of the drift report that last had the trader retrained; only later rows
+    are reference. A changed trader is otherwise compared with its old self for months (every
+    week of the changed traders alarmed, through week 13+, in bench/drift.py) and retrained at
+    every cooldown; this way it is not drift-tested again until ``min_reference_sessions`` rows
+    of the new behaviour make a reference (its decay still is)."""
     rows = _sorted(history).reset_index(drop=True)
     ref = rows.iloc[cfg.warmup_rows:]
+    if since is not None:
+        ref = ref[ref["trade_date"] > since]
     ref = ref[ref["trade_date"] <= end].tail(cfg.reference_rows)
     long = {c: w for c, w in (windows or {}).items() if w > cfg.warmup_rows and c in ref}
     if long:
@@ -191,8 +198,9 @@ def _label(r) -> str:
 
 def _reason(table: pd.DataFrame, drifted: bool, n_reference: int, cfg: MonitoringConfig) -> str:
     if n_reference < cfg.min_reference_sessions:
-        return (f"not tested: {n_reference} reference rows after the trader's first "
-                f"{cfg.warmup_rows} (< {cfg.min_reference_sessions})")
+        return (f"not tested: {n_reference} reference rows (< {cfg.min_reference_sessions}; "
+                f"the trader's first {cfg.warmup_rows} rows and its rows up to its last drift "
+                "retraining are left out)")
     if table.empty:
         return "not tested: too few current rows"
     best = table.sort_values("q_value").drop_duplicates("column")

@@ -126,3 +126,26 @@ def test_a_long_window_feature_enters_the_reference_only_once_full():
     assert ref["f000"].isna().sum() == 63 - CFG.warmup_rows and ref["f000"].iloc[63 - CFG.warmup_rows:].notna().all()
     assert ref["f001"].notna().all()  # shorter than the warm-up: nothing more to hide
     assert frame["f000"].notna().all()  # the caller's frame is untouched
+
+
+def test_after_a_drift_retraining_the_reference_restarts():
+    """A trader retrained for drift is compared with its new self only, once there is enough of
+    it: not with months of its old behaviour (which would alarm at every cooldown)."""
+    change = dt.date(2025, 1, 6)
+    frame = synthetic_features(n_traders=1, n_sessions=600, n_features=2, seed=12,
+                               change_date=change, shift_features=("f000",), shift_sd=3.0)
+    alarm = frame.loc[frame["trade_date"] >= change, "trade_date"].iloc[3]
+    days = frame["trade_date"]
+    retrained_end = days[days > alarm].iloc[30]  # the weekly retrainings moved the cutoff on
+    early = reference_window(frame, retrained_end, CFG, since=alarm)
+    assert len(early) == 31 and early["trade_date"].min() > alarm
+    res = drift_scores(early, frame[frame["trade_date"] > retrained_end], ["f000"], CFG,
+                       engine="scipy")
+    assert not res.drifted and res.reason.startswith("not tested: 31 reference rows")
+    later = days[days > alarm].iloc[200]
+    ref = reference_window(frame, later, CFG, since=alarm)
+    assert len(ref) == 201 and ref["trade_date"].min() > alarm
+    cur = frame[frame["trade_date"] > later]
+    assert not drift_scores(ref, cur, ["f000"], CFG, engine="scipy").drifted
+    old_self = reference_window(frame, later, CFG)  # without the restart: old behaviour inside
+    assert old_self["trade_date"].min() < change
