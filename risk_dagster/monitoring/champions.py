@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -17,7 +18,9 @@ import pandas as pd
 from risk_dagster.models import load_model, read_champion
 from risk_dagster.monitoring.config import MonitoringConfig
 from risk_dagster.monitoring.decay import performance_decay
-from risk_dagster.monitoring.drift import drift_scores, reference_window, save_drift_html
+from risk_dagster.monitoring.behaviour import fit_baseline
+from risk_dagster.monitoring.drift import (calibrate, drift_scores, reference_window,
+                                           save_drift_html, tested_columns)
 from risk_dagster.monitoring.retrain import retrain_decisions
 
 
@@ -77,27 +80,45 @@ def last_drift_retrains(lake) -> dict[str, dt.date]:
             for t, d in log.groupby("trader_id")["drift_report_date"].max().items()}
 
 
+@dataclass
+class DriftCache:
+    """What stays the same across the dates of one run: the loaded champions (the pooled model
+    serves many traders) and each reference's calibration and behaviour baseline (keyed by
+    trader, champion, cutoff and reference start)."""
+
+    models: dict = field(default_factory=dict)
+    references: dict = field(default_factory=dict)
+
+    def model(self, path: str):
+        if path not in self.models:
+            self.models[path] = load_model(path)
+        return self.models[path]
+
+
 def champion_drift_report(features: pd.DataFrame, labels: pd.DataFrame, day: dt.date,
                           models_root: Path, cfg: MonitoringConfig, *, calendar: str,
                           last_retrain: dict[str, dt.date] | None = None, engine: str = "scipy",
-                          html_dir: Path | None = None) -> pd.DataFrame:
+                          html_dir: Path | None = None,
+                          cache: DriftCache | None = None) -> pd.DataFrame:
     """One row per trader with a feature row on ``day``: drift, decay and the retrain decision.
 
     features: trader_features up to ``day`` (those traders' full history); labels: risk_labels;
     last_retrain: date of each trader's last drift-triggered retraining (the cooldown, and the
     start of its reference: ``drift.reference_window``).
     ``html_dir``: where to save the Evidently HTML report of each drifted trader.
+    ``cache``: pass one ``DriftCache`` to the calls for every date of a range.
     """
     rows, drift, decay = [], {}, {}
     last = {t: d for t, d in (last_retrain or {}).items() if d <= day}
-    cache: dict[str, object] = {}
+    cache = DriftCache() if cache is None else cache
     for tid in sorted(features.loc[features["trade_date"] == day, "trader_id"]):
         champ = read_champion(models_root, tid)
         row = {"trade_date": day, "trader_id": tid, "status": "no champion"}
         if champ and champ.get("path") and Path(champ["path"]).exists():
-            model = cache.setdefault(champ["path"], load_model(champ["path"]))
+            model = cache.model(champ["path"])
             row.update(_trader(features[features["trader_id"] == tid], labels, day, model, cfg,
-                               engine, html_dir, drift, decay, last.get(tid)))
+                               engine, html_dir, drift, decay, last.get(tid),
+                               cache, champ["path"]))
             row["champion"] = f"{model.meta['family']}/{model.meta['version']}"
         rows.append(row)
     decisions = {d.trader_id: d for d in retrain_decisions(drift, decay, last, day, cfg,
@@ -111,7 +132,7 @@ def champion_drift_report(features: pd.DataFrame, labels: pd.DataFrame, day: dt.
 
 
 def _trader(history, labels, day, model, cfg, engine, html_dir, drift, decay,
-            last_retrain) -> dict:
+            last_retrain, cache: DriftCache, path: str) -> dict:
     tid = history["trader_id"].iloc[0]
     window = model.meta.get("training_window") or {}
     end = dt.date.fromisoformat(window.get("last_trade_date", day.isoformat()))
@@ -123,7 +144,14 @@ def _trader(history, labels, day, model, cfg, engine, html_dir, drift, decay,
     if current.empty:
         return {"status": "inside training window"}
     html = None
-    result = drift_scores(reference, current, features, cfg, engine=engine)
+    key = (tid, path, end, last_retrain)
+    if key not in cache.references:  # the reference is the same for every later date
+        cache.references[key] = (
+            calibrate(reference, tested_columns(reference, current, features, cfg), cfg),
+            fit_baseline(reference, cfg.shift_features, cfg.shift_windows, cfg.min_reference_rows))
+    calibration, baseline = cache.references[key]
+    result = drift_scores(reference, current, features, cfg, calibration=calibration,
+                          baseline=baseline, engine=engine)
     if result.drifted and html_dir is not None:  # the Evidently report, for people to look at
         html = Path(html_dir) / f"{tid}.html"
         save_drift_html(reference, current, features, cfg, html, result)

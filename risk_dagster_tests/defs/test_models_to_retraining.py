@@ -136,3 +136,28 @@ def test_drift_sensor_retrains_exactly_the_affected_traders(firm):
     log = Lake(root).read_df("retrain_log", "trader")
     assert sorted(log["trader_id"]) == sorted(AFFECTED)
     assert set(log["drift_report_date"]) == {CHECK_DAY.isoformat()}
+
+
+def test_a_range_shares_champions_and_calibrations_and_reports_the_same(firm):
+    from risk_dagster.defs.assets.recommendations import read_feature_history
+    from risk_dagster.monitoring import MonitoringConfig
+    from risk_dagster.monitoring.champions import DriftCache, champion_drift_report
+
+    root = firm[0]
+    lake = Lake(root)
+    days = [CHECK_DAY, CHECK_DAY + dt.timedelta(days=1), CHECK_DAY + dt.timedelta(days=2)]
+    history = read_feature_history(lake, days[-1], since=days[0])
+    labels = lake.read_df("risk_labels", "date")
+    cfg, cache = MonitoringConfig(), DriftCache()
+
+    def report(day, c):
+        return champion_drift_report(history[history["trade_date"] <= day], labels, day,
+                                     root / "models", cfg, calendar="XNYS", cache=c)
+
+    shared = [report(d, cache) for d in days]
+    fresh = [report(d, None) for d in days]
+    for a, b in zip(shared, fresh, strict=True):
+        pd.testing.assert_frame_equal(a, b)
+    champions = {read_champion(root / "models", t)["path"] for t in shared[0]["trader_id"]}
+    assert set(cache.models) == champions  # each champion loaded once for the whole range
+    assert len(cache.references) == (shared[0]["status"] == "checked").sum()

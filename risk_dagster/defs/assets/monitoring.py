@@ -14,7 +14,8 @@ from risk_dagster.defs.metadata import markdown_table
 from risk_dagster.defs.partitions import date_partitions, single_run
 from risk_dagster.defs.resources import LakeResource, MonitoringSettings, TradeSource
 from risk_dagster.models.fleet import MODELS_DIR
-from risk_dagster.monitoring.champions import champion_drift_report, last_drift_retrains
+from risk_dagster.monitoring.champions import (DriftCache, champion_drift_report,
+                                               last_drift_retrains)
 
 REPORTS_DIR = "reports"
 
@@ -36,13 +37,13 @@ def drift_report(context: dg.AssetExecutionContext, lake: LakeResource, source: 
     dates = run_dates(context)
     # read once for the whole range: every trader with a row on any of its dates
     history = read_feature_history(lake.lake, max(dates), since=min(dates))
-    frames = []
+    frames, cache = [], DriftCache()  # champions and reference calibrations, for every date
     for day in dates:
         html_dir = lake.root / REPORTS_DIR / "drift" / day.isoformat()
         report = champion_drift_report(history[history["trade_date"] <= day], labels, day,
                                        lake.root / MODELS_DIR, cfg, calendar=source.calendar,
                                        last_retrain=last_retrain, engine=monitoring.engine,
-                                       html_dir=html_dir)
+                                       html_dir=html_dir, cache=cache)
         write_dates(lake.lake, "drift_report", report, [day])
         frames.append(report)
     last = frames[-1]
