@@ -49,8 +49,6 @@ def drift_features(model_features, catalog: pd.DataFrame | None = None) -> list[
     return [f for f in model_features if f in set(catalog["name"]) and f not in skip]
 
 
-FLAG_BUDGET = 0.10  # share of a trader's days flagged for the live counterfactual benefit
-
 def feature_windows(names, catalog: pd.DataFrame | None = None) -> dict[str, int]:
     """Rows each feature needs before it is full: the largest number in its catalog window
     ("63 traded days" -> 63, "7 vs 63 traded days" -> 63; 0 when there is none, e.g. "D")."""
@@ -66,6 +64,7 @@ def feature_windows(names, catalog: pd.DataFrame | None = None) -> dict[str, int
 
 
 RETRAIN_LOG = "retrain_log"  # lake asset: one row per drift-triggered retraining of a trader
+FLAG_BUDGET = 0.10  # share of a trader's days flagged for the live counterfactual benefit
 
 
 def last_drift_retrains(lake) -> dict[str, dt.date]:
