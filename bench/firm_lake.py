@@ -44,9 +44,11 @@ def ensure_raw(data_dir: str, traders: int, start: str, end: str, seed: int = 7)
     from risk_dagster.core.lake import Lake
     from risk_dagster.defs.resources import TradeSource
     from risk_dagster.ingest.raw_partitions import ingest_batches
+    from risk_dagster.simulator.config import SIMULATOR_VERSION
 
     root = Path(data_dir)
-    params = {"traders": traders, "start": start, "end": end, "seed": seed}
+    params = {"traders": traders, "start": start, "end": end, "seed": seed,
+              "simulator": SIMULATOR_VERSION}
     seen = read_marker(root, "raw")
     if seen is not None:
         if {k: seen.get(k) for k in params} != params:
