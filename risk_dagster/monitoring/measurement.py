@@ -1,9 +1,8 @@
 """Measure the drift alarm over trader-weeks: false-alarm rate and detection delay.
 
 A bench runs ``scan_drift`` on a features frame (each trader's reference = its last
-``cfg.reference_rows`` rows up to ``reference_end`` after its first ``cfg.warmup_rows``, calibrated
-and fitted once; then one check every
-``check_every`` rows after it), then
+``cfg.reference_rows`` rows up to ``reference_end`` after its first ``cfg.warmup_rows``,
+calibrated and fitted once; then one check every ``check_every`` rows after it), then
 - ``false_alarm_rate`` on a stationary firm: share of trader-weeks (ISO weeks) with at least one
   alarm — the target is <= 5%;
 - ``detection_delay`` after a change injected at ``change_date``: per trader, the number of the

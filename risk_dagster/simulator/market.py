@@ -4,7 +4,7 @@ scales (fat tails) and an intraday arithmetic Brownian path with U-shaped volati
 Prices are stationary: the overnight gap has a known drift ``expected_gap`` that pulls each
 symbol's log price back towards its starting level (half-life ~70 sessions). Without it the median
 price fell by ~40% over two years (a martingale in dollars drifts down in log terms), so per-share
-fees grew from 2.4 to 4 bps of notional and the simulated firm lost more every quarter.
+fees grew from 2.4 to as much as 4.2 bps of notional and the simulated firm lost more every quarter.
 
 Given what is known at the previous close (closes, GARCH variance, regime), a day's randomness is:
 the regime (Markov step), a market-wide and a per-symbol scale ``t = sqrt((nu-2)/chi2_nu)`` (so the

@@ -69,7 +69,8 @@ def predictive_moments(rng: np.random.Generator, traders: Traders, rows: np.ndar
     px = p_ref[sym]
     g_x = (t_x // GRID_SECONDS).astype(np.int64)
     s_x = scale[draw[idx], sym]
-    mu[idx] += (d * qty * (px * (1.0 + market.expected_gap()[sym]) - carry["cost"][tr]) - qty * cost_per_share(add_x, qty, px)
+    mean_px = px * (1.0 + market.expected_gap()[sym])
+    mu[idx] += (d * qty * (mean_px - carry["cost"][tr]) - qty * cost_per_share(add_x, qty, px)
                 - _order_fees(qty, px, d > 0, add_x, n_x))
     var[idx] += (qty * px * s_x) ** 2 * (GAP_FRACTION**2 + curve[g_x])
     return mu.reshape(rows.size, n_draws), var.reshape(rows.size, n_draws)
