@@ -67,14 +67,28 @@ def train_pooled(data_dir: str, cfg: TrainingConfig) -> dict:
     return _summary("pooled", result, paths, time.perf_counter() - started)
 
 
+class TraderTrainingError(RuntimeError):
+    """Some traders' training failed; every other trader was trained and stored."""
+
+    def __init__(self, failed: dict[str, str], trained: list[dict]):
+        self.failed, self.trained = failed, trained
+        lines = "; ".join(f"{t}: {msg}" for t, msg in sorted(failed.items()))
+        super().__init__(f"training failed for {len(failed)} of {len(failed) + len(trained)} "
+                         f"traders (the others' models are stored): {lines}")
+
+
 def _train_group(data_dir: str, trader_ids: list[str], cfg: TrainingConfig) -> list[dict]:
     lake = Lake(data_dir)
     features, labels = read_training_data(lake, trader_ids)
     out = []
     for tid in trader_ids:
         started = time.perf_counter()
-        result = train_candidates(features[features["trader_id"] == tid],
-                                  labels[labels["trader_id"] == tid], tid, cfg)
+        try:
+            result = train_candidates(features[features["trader_id"] == tid],
+                                      labels[labels["trader_id"] == tid], tid, cfg)
+        except Exception as exc:  # one trader's data must not stop the others' training
+            out.append({"owner": tid, "error": f"{type(exc).__name__}: {exc}"})
+            continue
         paths = {fam: save_model(m, Path(data_dir) / MODELS_DIR)
                  for fam, m in result.final_models.items()}
         lake.write(TRADER_PREDICTIONS, "trader", tid, result.oos_predictions)
@@ -84,14 +98,20 @@ def _train_group(data_dir: str, trader_ids: list[str], cfg: TrainingConfig) -> l
 
 def train_traders(data_dir: str, trader_ids: list[str], cfg: TrainingConfig, *,
                   workers: int = 2) -> list[dict]:
-    """Train every trader in ``trader_ids`` (round-robin over ``workers`` processes)."""
+    """Train every trader in ``trader_ids`` (round-robin over ``workers`` processes). Raises
+    ``TraderTrainingError`` naming the traders that failed, after training all the others."""
     if workers <= 1 or len(trader_ids) <= 1:
-        return _train_group(data_dir, list(trader_ids), cfg)
-    groups = [list(trader_ids[i::workers]) for i in range(workers)]
-    # spawn, not fork: the parent may be a threaded Dagster process
-    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
-        parts = list(pool.map(_train_group, [data_dir] * workers, groups, [cfg] * workers))
-    return [s for part in parts for s in part]
+        summaries = _train_group(data_dir, list(trader_ids), cfg)
+    else:
+        groups = [list(trader_ids[i::workers]) for i in range(workers)]
+        # spawn, not fork: the parent may be a threaded Dagster process
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+            parts = list(pool.map(_train_group, [data_dir] * workers, groups, [cfg] * workers))
+        summaries = [s for part in parts for s in part]
+    failed = {s["owner"]: s["error"] for s in summaries if "error" in s}
+    if failed:
+        raise TraderTrainingError(failed, [s for s in summaries if "error" not in s])
+    return summaries
 
 
 def read_predictions(lake: Lake) -> pd.DataFrame:

@@ -75,8 +75,11 @@ def _fit_trader(train: pd.DataFrame, run: _Run, tag: str) -> tuple[dict, dict]:
         return {}, info
     fit_idx, calib_idx = calibration_split(train["trade_date"], train["label_date"], cfg)
     fit, calib = train.iloc[fit_idx], train.iloc[calib_idx]
+    # the positives may all fall in the later calibration slice: then nothing is learnt from
+    # the fit rows (a one-class fit made LogisticRegression raise and stop every trader's run)
+    info["fit_positives"] = fit_pos = int(fit["large_loss"].sum())
     selected = select_features(fit[run.columns], fit["large_loss"].to_numpy(),
-                               fit["next_net_pnl"].to_numpy(), cfg)
+                               fit["next_net_pnl"].to_numpy(), cfg) if 0 < fit_pos < len(fit) else []
     info["selected"] = selected
     models: dict = {}
     if selected:

@@ -98,3 +98,18 @@ def test_unknown_storage_spec_is_refused(synthetic, fast_cfg):
     bad = dataclasses.replace(fast_cfg, optuna_storage="somewhere")
     with pytest.raises(ValueError, match="storage"):
         train_candidates(features, labels, "T0001", bad)
+
+
+def test_a_trader_whose_positives_all_fall_in_the_calibration_slice_gets_rules_only(
+        synthetic, fast_cfg):
+    """Seen on the 500-trader simulated firm: every large loss of a quiet trader in the last
+    fifth of its window. The logistic fit had one class and raised, stopping every trader."""
+    features, labels = synthetic
+    labels = labels.copy()
+    mine = labels["trader_id"] == "T0002"
+    dates = pd.to_datetime(labels.loc[mine, "trade_date"])
+    late = dates >= dates.quantile(0.9)  # inside the final fit's calibration slice
+    labels.loc[mine, "large_loss"] = np.where(late, labels.loc[mine, "large_loss"], 0)
+    assert labels.loc[mine, "large_loss"].sum() > 0
+    res = train_candidates(features, labels, "T0002", fast_cfg)
+    assert set(res.final_models) == {"rules"}
