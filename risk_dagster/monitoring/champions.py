@@ -18,9 +18,8 @@ import pandas as pd
 from risk_dagster.models import load_model, read_champion
 from risk_dagster.monitoring.config import MonitoringConfig
 from risk_dagster.monitoring.decay import performance_decay
-from risk_dagster.monitoring.behaviour import fit_baseline
-from risk_dagster.monitoring.drift import (calibrate, drift_scores, reference_window,
-                                           save_drift_html, tested_columns)
+from risk_dagster.monitoring.drift import (drift_scores, fit_reference, reference_window,
+                                           save_drift_html)
 from risk_dagster.monitoring.retrain import retrain_decisions
 
 
@@ -145,9 +144,7 @@ def _trader(history, labels, day, model, cfg, engine, html_dir, drift, decay,
     html = None
     key = (tid, path, end, last_retrain)
     if key not in cache.references:  # the reference is the same for every later date
-        cache.references[key] = (
-            calibrate(reference, tested_columns(reference, current, features, cfg), cfg),
-            fit_baseline(reference, cfg.shift_features, cfg.shift_windows, cfg.min_reference_rows))
+        cache.references[key] = fit_reference(reference, current, features, cfg)
     calibration, baseline = cache.references[key]
     result = drift_scores(reference, current, features, cfg, calibration=calibration,
                           baseline=baseline, engine=engine)

@@ -212,6 +212,19 @@ def _reason(table: pd.DataFrame, drifted: bool, n_reference: int, cfg: Monitorin
     return "drift: " + ", ".join(parts) + more
 
 
+def fit_reference(reference: pd.DataFrame, current: pd.DataFrame, features: list[str],
+                  cfg: MonitoringConfig) -> tuple[Calibration, BehaviourBaseline]:
+    """What ``drift_scores`` learns from one reference, to reuse for every later check of it:
+    the KS calibration of the tested columns and the shift test's baseline (both empty for a
+    reference shorter than ``cfg.min_reference_sessions``, which is not tested)."""
+    if len(reference) < cfg.min_reference_sessions:
+        return (Calibration(inflation={}, n_pseudo={}),
+                BehaviourBaseline(coef={}, window_sd={}, n_reference=len(reference)))
+    reference = _sorted(reference)
+    return (calibrate(reference, tested_columns(reference, current, features, cfg), cfg),
+            fit_baseline(reference, cfg.shift_features, cfg.shift_windows, cfg.min_reference_rows))
+
+
 def drift_scores(reference: pd.DataFrame, current: pd.DataFrame, features: list[str],
                  cfg: MonitoringConfig | None = None, *, calibration: Calibration | None = None,
                  baseline: BehaviourBaseline | None = None, engine: str = "evidently",
@@ -230,8 +243,8 @@ def drift_scores(reference: pd.DataFrame, current: pd.DataFrame, features: list[
     reference, current = _sorted(reference), _sorted(current)
     columns = tested_columns(reference, current, features, cfg)
     if len(reference) < cfg.min_reference_sessions:  # too short to stand for the trader: untested
-        columns, calibration = [], Calibration(inflation={}, n_pseudo={})
-        baseline = BehaviourBaseline(coef={}, window_sd={}, n_reference=len(reference))
+        columns = []
+        calibration, baseline = fit_reference(reference, current, features, cfg)
     if calibration is None:
         calibration = calibrate(reference, columns, cfg)
     if baseline is None:

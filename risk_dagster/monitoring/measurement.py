@@ -20,10 +20,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from risk_dagster.monitoring.behaviour import fit_baseline
 from risk_dagster.monitoring.config import MonitoringConfig
-from risk_dagster.monitoring.drift import (calibrate, drift_scores, reference_window,
-                                           tested_columns)
+from risk_dagster.monitoring.drift import drift_scores, fit_reference, reference_window
 
 SCAN_COLUMNS = ["trader_id", "check_date", "week", "drifted", "score", "reason"]
 
@@ -40,8 +38,7 @@ def _trader_checks(rows: pd.DataFrame, feats: list[str], reference_end: dt.date,
     after = rows[rows["trade_date"] > reference_end].reset_index(drop=True)
     if len(ref) < cfg.min_reference_sessions or after.empty:  # not monitored: no checks at all
         return []
-    calibration = calibrate(ref, tested_columns(ref, after, feats, cfg), cfg)
-    baseline = fit_baseline(ref, cfg.shift_features, cfg.shift_windows, cfg.min_reference_rows)
+    calibration, baseline = fit_reference(ref, after, feats, cfg)
     out = []
     for end in range(min(cfg.current_windows + cfg.shift_windows) - 1, len(after), check_every):
         day = after["trade_date"].iloc[end]
