@@ -41,7 +41,7 @@ from risk_dagster.defs.partitions import TRADER_PARTITIONS_NAME  # noqa: E402
 from risk_dagster.defs.resources import LakeResource, ModelSettings, TradeSource  # noqa: E402
 from risk_dagster.monitoring import MonitoringConfig  # noqa: E402
 from risk_dagster.monitoring.champions import DriftCache, champion_drift_report  # noqa: E402
-from risk_dagster.pipeline import RANGE_END_TAG, RANGE_START_TAG  # noqa: E402
+from risk_dagster.defs.partitions import RANGE_END_TAG, RANGE_START_TAG  # noqa: E402
 
 ASSETS = [raw_trades, trader_registry, fa.trader_day_panel, fa.trader_features, fa.risk_labels,
           ma.pooled_model, ma.trader_models, ma.model_evaluation]

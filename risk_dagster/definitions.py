@@ -28,6 +28,7 @@ from risk_dagster.defs.resources import (
     LakeResource,
     ModelSettings,
     MonitoringSettings,
+    NotifierResource,
     RecommendationSettings,
     TradeSource,
 )
@@ -37,7 +38,6 @@ from risk_dagster.defs.schedules import (
     weekly_training_schedule,
 )
 from risk_dagster.defs.sensors import drift_retrain_sensor, inbox_sensor
-from risk_dagster.notify import Notifier
 
 
 def build_resources(settings: Settings) -> dict:
@@ -56,7 +56,7 @@ def build_resources(settings: Settings) -> dict:
         "recommendation_settings": RecommendationSettings(
             periods_per_year=365 if settings.is_24_7 else 252),
         # Off unless configured: set RISK_NOTIFY=1 and the webhook/SMTP fields (see README).
-        "notifier": Notifier(enabled=os.environ.get("RISK_NOTIFY") == "1",
+        "notifier": NotifierResource(enabled=os.environ.get("RISK_NOTIFY") == "1",
                              webhook_url=os.environ.get("RISK_WEBHOOK_URL") or None),
     }
 

@@ -15,10 +15,12 @@ from pathlib import Path
 import dagster as dg
 
 from risk_dagster.core.settings import Settings
-from risk_dagster.defs.partitions import TRADER_PARTITIONS_NAME, date_partitions
-
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
+from risk_dagster.defs.partitions import (
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    TRADER_PARTITIONS_NAME,
+    date_partitions,
+)
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -16,6 +16,9 @@ from risk_dagster.core.settings import Settings, load_settings
 
 TRADER_PARTITIONS_NAME = "trader"
 DATE_FORMAT = "%Y-%m-%d"
+# Run tags that make one run cover a range of partitions (a single-run backfill).
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
 def build_date_partitions(settings: Settings) -> dg.TimeWindowPartitionsDefinition:

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
-from collections.abc import Iterator
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import dagster as dg
-import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from risk_dagster.core.lake import Lake
-from risk_dagster.core.schemas import FILLS, TOTALS
-from risk_dagster.ingest import inbox
+from risk_dagster.core.settings import Settings
+from risk_dagster.ingest import sources
+from risk_dagster.ingest.propreports_api import PropReportsClient
+from risk_dagster.notify.notifier import Notifier, NotifyResult
 
-SOURCE_KINDS = ("simulator", "landing", "propreports_api")
+_DEFAULTS = Settings()
+_NOTIFIER = Notifier()
 
 
 class LakeResource(dg.ConfigurableResource):
@@ -34,32 +33,23 @@ class LakeResource(dg.ConfigurableResource):
         return Lake(self.root)
 
 
-@dataclass
-class SourceBatch:
-    """Canonical rows of some dates from one source; ``truth`` only from the simulator."""
-
-    dates: list[dt.date]
-    fills: pa.Table | pd.DataFrame
-    totals: pa.Table | pd.DataFrame
-    truth: pa.Table | pd.DataFrame | None
-
-
 class TradeSource(dg.ConfigurableResource):
-    """Where raw fills and totals come from.
+    """Where raw fills and totals come from: the configuration of one ``ingest.sources`` class.
 
     ``simulator``: the embedded simulated firm (deterministic under ``sim_seed``).
     ``landing``: files dropped in ``<data>/inbox/<source>/`` and landed by ``inbox_sensor``.
     ``propreports_api``: fills and totals by date pulled for ``api_accounts`` from the PropReports
     API at ``api_base_url`` (token from the ``api_token_env_var`` environment variable).
+    Defaults are the pipeline's (``core.settings.Settings``).
     """
 
-    kind: str = "simulator"
+    kind: str = _DEFAULTS.source
     data_dir: str
-    calendar: str = "XNYS"
-    sim_traders: int = 40
-    sim_seed: int = 7
-    sim_start: str = "2024-01-02"
-    sim_end: str = "2025-12-31"
+    calendar: str = _DEFAULTS.calendar
+    sim_traders: int = _DEFAULTS.sim_traders
+    sim_seed: int = _DEFAULTS.sim_seed
+    sim_start: str = _DEFAULTS.start_date.isoformat()
+    sim_end: str = _DEFAULTS.sim_end_date.isoformat()
     # changes injected into the simulated firm, to test drift detection:
     # "YYYY-MM-DD:trader_behaviour:T0001+T0002" or "YYYY-MM-DD:market_regime"
     sim_changes: list[str] = []
@@ -82,81 +72,24 @@ class TradeSource(dg.ConfigurableResource):
             changes=tuple(changes),
         )
 
-    def describe(self) -> str:
+    def build(self) -> sources.Source:
+        """The source this configuration names."""
         if self.kind == "simulator":
-            return (f"simulated firm: {self.sim_traders} traders, seed {self.sim_seed}, "
-                    f"{self.sim_start}..{self.sim_end}, calendar {self.calendar}")
+            return sources.SimulatorSource(self.simulation_config(), self.chunk_sessions)
+        if self.kind == "landing":
+            return sources.LandingSource(Path(self.data_dir), self.chunk_sessions)
         if self.kind == "propreports_api":
-            return f"PropReports API {self.api_base_url}, {len(self.api_accounts)} accounts"
-        return f"landing zone under {Path(self.data_dir) / inbox.LANDING}"
+            return sources.PropReportsApiSource(self.api_base_url or "", list(self.api_accounts),
+                                                self.calendar, self.api_token_env_var,
+                                                self.chunk_sessions)
+        raise ValueError(f"unknown source kind {self.kind!r}; expected one of {sources.SOURCE_KINDS}")
 
-    def iter_batches(self, dates: list[dt.date]) -> Iterator[SourceBatch]:
+    def describe(self) -> str:
+        return self.build().describe()
+
+    def iter_batches(self, dates: list[dt.date]) -> Iterator[sources.SourceBatch]:
         """The rows of ``dates`` in chunks of about ``chunk_sessions`` dates (bounded memory)."""
-        chunk_sessions = self.chunk_sessions
-        if self.kind == "simulator":
-            yield from self._simulated(sorted(dates), chunk_sessions)
-        elif self.kind == "landing":
-            ordered = sorted(dates)
-            for i in range(0, len(ordered), chunk_sessions):
-                chunk = ordered[i:i + chunk_sessions]
-                keys = [d.isoformat() for d in chunk]
-                yield SourceBatch(chunk, inbox.read_landed(Path(self.data_dir), "fills", keys),
-                                  inbox.read_landed(Path(self.data_dir), "totals", keys), None)
-        elif self.kind == "propreports_api":
-            ordered = sorted(dates)
-            for i in range(0, len(ordered), chunk_sessions):
-                yield self._from_api(ordered[i:i + chunk_sessions])
-        else:
-            raise ValueError(f"unknown source kind {self.kind!r}; expected one of {SOURCE_KINDS}")
-
-    def _from_api(self, dates: list[dt.date]) -> SourceBatch:
-        """Pull each account's fills and totals for ``dates`` and parse them like exports."""
-        from risk_dagster.core.calendar import calendar_timezone
-        from risk_dagster.ingest import (
-            parse_propreports_fills,
-            parse_propreports_totals,
-        )
-        from risk_dagster.ingest.propreports_api import PropReportsApi
-
-        api = PropReportsApi(base_url=self.api_base_url or "", token_env_var=self.api_token_env_var)
-        tz = "America/New_York" if self.calendar == "24/7" else calendar_timezone(self.calendar)
-        fills, totals = [FILLS.empty()], [TOTALS.empty()]
-        with tempfile.TemporaryDirectory(prefix="propreports_") as tmp:
-            for account in self.api_accounts:
-                for kind, fetch in (("fills", api.fetch_fills), ("totals", api.fetch_totals_by_date)):
-                    text = fetch(account, dates[0], dates[-1])
-                    if not text.strip():
-                        continue
-                    path = Path(tmp) / f"{kind}_{account}_{dates[0]}_{dates[-1]}.csv"
-                    path.write_text(text)
-                    if kind == "fills":
-                        fills.append(parse_propreports_fills(path, calendar=self.calendar, timezone=tz))
-                    else:
-                        totals.append(parse_propreports_totals(path, account=account))
-        def on_dates(frames: list[pd.DataFrame]) -> pd.DataFrame:
-            frame = pd.concat(frames, ignore_index=True)
-            return frame[frame["trade_date"].isin(set(dates))]
-
-        return SourceBatch(dates, on_dates(fills), on_dates(totals), None)
-
-    def _simulated(self, dates: list[dt.date], chunk_sessions: int) -> Iterator[SourceBatch]:
-        from risk_dagster.simulator import iter_simulation
-
-        wanted = pa.array(dates, pa.date32())
-        # Always simulated from the firm's first day, so a date's rows never depend on the range.
-        for batch in iter_simulation(self.simulation_config(), chunk_sessions):
-            days = pc.unique(batch.totals["trade_date"]).to_pylist() or \
-                pc.unique(batch.truth["trade_date"]).to_pylist()
-            if days and min(days) > dates[-1]:
-                break
-            chunk = [d for d in dates if days and min(days) <= d <= max(days)]
-            if not chunk:
-                continue
-
-            def keep(table: pa.Table) -> pa.Table:
-                return table.filter(pc.is_in(table["trade_date"], value_set=wanted))
-
-            yield SourceBatch(chunk, keep(batch.fills), keep(batch.totals), keep(batch.truth))
+        return self.build().iter_batches(dates)
 
 
 def _overrides(resource: dg.ConfigurableResource, exclude: tuple[str, ...] = ()) -> dict:
@@ -229,3 +162,78 @@ class MonitoringSettings(dg.ConfigurableResource):
         from risk_dagster.monitoring import MonitoringConfig
 
         return MonitoringConfig(**_overrides(self, exclude=("engine",)))
+
+
+class EvaluationSettings(dg.ConfigurableResource):
+    """Evaluation and champion-selection knobs; unset ones keep EvaluationConfig's defaults
+    (documented there). ``periods_per_year`` follows the calendar (set in definitions.py)."""
+
+    flag_budget: float | None = None
+    flag_probability: float | None = None
+    min_threshold_rows: int | None = None
+    var_level: float | None = None
+    periods_per_year: int | None = None
+    bootstrap_samples: int | None = None
+    min_rows: int | None = None
+    min_auc: float | None = None
+    benefit_weight: float | None = None
+    champion_reduction: float | None = None
+
+    def config(self):
+        from risk_dagster.evaluation import EvaluationConfig
+
+        return EvaluationConfig(**_overrides(self))
+
+
+class NotifierResource(dg.ConfigurableResource):
+    """Notifications to the risk desk; the fields are ``notify.Notifier``'s (documented there).
+    Use ``dg.EnvVar`` for the webhook URL to keep it out of config."""
+
+    enabled: bool = _NOTIFIER.enabled
+    urgent_only: bool = _NOTIFIER.urgent_only
+    webhook_url: str | None = _NOTIFIER.webhook_url
+    smtp_host: str | None = _NOTIFIER.smtp_host
+    smtp_port: int = _NOTIFIER.smtp_port
+    smtp_from: str | None = _NOTIFIER.smtp_from
+    smtp_to: list[str] = list(_NOTIFIER.smtp_to)
+    smtp_user_env_var: str | None = _NOTIFIER.smtp_user_env_var
+    smtp_password_env_var: str | None = _NOTIFIER.smtp_password_env_var
+    smtp_starttls: bool = _NOTIFIER.smtp_starttls
+    timeout_s: float = _NOTIFIER.timeout_s
+
+    def notify(self, subject: str, body: str, *, always: bool = False) -> NotifyResult:
+        """``Notifier.notify`` with these settings; never raises."""
+        return Notifier(**self.model_dump()).notify(subject, body, always=always)
+
+
+class PropReportsApi(dg.ConfigurableResource):
+    """PropReports API settings; the work is done by ``ingest.propreports_api.PropReportsClient``.
+
+    base_url: API endpoint URL. token_env_var: environment variable holding the token (read at
+    call time). timeout_s: seconds per request. max_retries / backoff_s: see PropReportsClient.
+    """
+
+    base_url: str
+    token_env_var: str = "PROPREPORTS_TOKEN"
+    timeout_s: float = 30
+    max_retries: int = 4
+    backoff_s: float = 1.0
+
+    def get_client(self, *, sleep: Callable[[float], None] = time.sleep) -> PropReportsClient:
+        """A plain client with these settings (``sleep`` is injectable for tests)."""
+        return PropReportsClient(
+            self.base_url,
+            token_env_var=self.token_env_var,
+            timeout_s=self.timeout_s,
+            max_retries=self.max_retries,
+            backoff_s=self.backoff_s,
+            sleep=sleep,
+        )
+
+    def fetch_fills(self, account_id: str, start: dt.date, end: dt.date) -> str:
+        """All fills of ``account_id`` from ``start`` to ``end`` (inclusive) as CSV text."""
+        return self.get_client().fetch_fills(account_id, start, end)
+
+    def fetch_totals_by_date(self, account_id: str, start: dt.date, end: dt.date) -> str:
+        """Daily totals of ``account_id`` from ``start`` to ``end`` (inclusive) as CSV text."""
+        return self.get_client().fetch_totals_by_date(account_id, start, end)

@@ -14,11 +14,12 @@ from risk_dagster.core.calendar import (
 from risk_dagster.core.settings import CALENDAR_24_7
 from risk_dagster.defs.jobs import labels_job, morning_job, weekly_training_job
 from risk_dagster.defs.partitions import (
+    RANGE_END_TAG,
+    RANGE_START_TAG,
     SETTINGS,
     TRADER_PARTITIONS_NAME,
     date_partitions,
 )
-from risk_dagster.pipeline import RANGE_END_TAG, RANGE_START_TAG
 
 LABEL_REFRESH_SESSIONS = 12  # labels wait up to 10 sessions for the next traded day
 

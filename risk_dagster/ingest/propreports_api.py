@@ -7,7 +7,7 @@ Transient failures (connection errors, timeouts, HTTP 5xx and 429) are retried w
 backoff; other HTTP errors are raised at once. The token is read from an environment variable at
 call time and never logged or put in an error message.
 
-``PropReportsApi`` is the thin Dagster resource over the plain client.
+``defs.resources.PropReportsApi`` is the thin Dagster resource over the plain client.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import time
 from collections.abc import Callable
 from datetime import date
 
-import dagster as dg
 import requests
 
 from risk_dagster.core.trader_ids import validate_trader_id
@@ -199,36 +198,3 @@ class PropReportsClient:
         raise PropReportsError(
             f"PropReports failed after {self.max_retries + 1} attempts; last: {last_error}"
         )
-
-
-class PropReportsApi(dg.ConfigurableResource):
-    """Dagster resource: PropReports API settings; the work is done by ``PropReportsClient``.
-
-    base_url: API endpoint URL. token_env_var: environment variable holding the token (read at
-    call time). timeout_s: seconds per request. max_retries / backoff_s: see PropReportsClient.
-    """
-
-    base_url: str
-    token_env_var: str = "PROPREPORTS_TOKEN"
-    timeout_s: float = 30
-    max_retries: int = 4
-    backoff_s: float = 1.0
-
-    def get_client(self, *, sleep: Callable[[float], None] = time.sleep) -> PropReportsClient:
-        """A plain client with these settings (``sleep`` is injectable for tests)."""
-        return PropReportsClient(
-            self.base_url,
-            token_env_var=self.token_env_var,
-            timeout_s=self.timeout_s,
-            max_retries=self.max_retries,
-            backoff_s=self.backoff_s,
-            sleep=sleep,
-        )
-
-    def fetch_fills(self, account_id: str, start: date, end: date) -> str:
-        """All fills of ``account_id`` from ``start`` to ``end`` (inclusive) as CSV text."""
-        return self.get_client().fetch_fills(account_id, start, end)
-
-    def fetch_totals_by_date(self, account_id: str, start: date, end: date) -> str:
-        """Daily totals of ``account_id`` from ``start`` to ``end`` (inclusive) as CSV text."""
-        return self.get_client().fetch_totals_by_date(account_id, start, end)

@@ -19,8 +19,8 @@ from email.message import EmailMessage
 from typing import Literal
 from urllib.parse import urlsplit
 
-import dagster as dg
 import requests
+from pydantic import BaseModel, ConfigDict
 
 log = logging.getLogger(__name__)
 
@@ -106,14 +106,17 @@ def _env(name: str | None) -> str | None:
     return value
 
 
-class Notifier(dg.ConfigurableResource):
-    """Dagster resource that sends notifications (see the module docstring).
+class Notifier(BaseModel):
+    """Sends notifications (see the module docstring); ``defs.resources.NotifierResource`` is
+    its Dagster resource.
 
     enabled: master switch, off by default. urgent_only: send only ``always=True`` calls.
     webhook_url: Slack-compatible incoming webhook (use ``dg.EnvVar`` to keep it out of config).
     smtp_*: email; login only when ``smtp_user_env_var`` is set (password from
     ``smtp_password_env_var``). timeout_s: seconds per network operation.
     """
+
+    model_config = ConfigDict(frozen=True)
 
     enabled: bool = False
     urgent_only: bool = False

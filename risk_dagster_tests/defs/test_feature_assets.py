@@ -17,7 +17,7 @@ from risk_dagster.defs.assets.features import (
 from risk_dagster.defs.assets.ingest import raw_trades, trader_registry
 from risk_dagster.defs.resources import LakeResource, TradeSource
 from risk_dagster.features import feature_catalog
-from risk_dagster.pipeline import RANGE_END_TAG, RANGE_START_TAG
+from risk_dagster.defs.partitions import RANGE_END_TAG, RANGE_START_TAG
 
 START, END = dt.date(2024, 1, 2), dt.date(2024, 4, 30)
 ASSETS = [raw_trades, trader_registry, trader_day_panel, trader_features, risk_labels,

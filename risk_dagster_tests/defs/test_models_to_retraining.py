@@ -17,11 +17,10 @@ from risk_dagster.defs.assets.ingest import raw_trades, trader_registry
 from risk_dagster.defs.assets.monitoring import drift_report
 from risk_dagster.defs.partitions import TRADER_PARTITIONS_NAME
 from risk_dagster.defs.resources import (LakeResource, ModelSettings, MonitoringSettings,
-                                         RecommendationSettings, TradeSource)
+                                         NotifierResource, RecommendationSettings, TradeSource)
 from risk_dagster.defs.sensors import drift_retrain_sensor
 from risk_dagster.models import list_versions, read_champion
-from risk_dagster.notify import Notifier
-from risk_dagster.pipeline import RANGE_END_TAG, RANGE_START_TAG
+from risk_dagster.defs.partitions import RANGE_END_TAG, RANGE_START_TAG
 
 START, END = dt.date(2024, 1, 2), dt.date(2024, 12, 31)
 CUTOFF, CHANGE = "2024-09-30", dt.date(2024, 10, 1)
@@ -41,7 +40,7 @@ def _resources(root, **model_kw):
         "models": ModelSettings(n_trials=3, pooled_n_trials=2, n_folds=2, workers=1, **model_kw),
         "monitoring": MonitoringSettings(),
         "recommendation_settings": RecommendationSettings(),
-        "notifier": Notifier(),
+        "notifier": NotifierResource(),
     }
 
 

@@ -11,7 +11,7 @@ import pytest
 from risk_dagster.core.lake import Lake
 from risk_dagster.defs.assets.ingest import raw_trades
 from risk_dagster.defs.resources import LakeResource, TradeSource
-from risk_dagster.pipeline import RANGE_END_TAG, RANGE_START_TAG
+from risk_dagster.defs.partitions import RANGE_END_TAG, RANGE_START_TAG
 
 FILLS_HEADER = ("Date/Time,Account,B/S,Qty,Symbol,Price,Route,Liq,Comm,Ecn Fee,SEC,ORF,CAT,TAF,FTT,"
                 "NSCC,Acc,Clr,Misc,Order Id,Fill Id,Currency,ISIN,CUSIP,Status,PropReports Id")

@@ -7,7 +7,7 @@ from risk_dagster.definitions import defs
 from risk_dagster.defs.partitions import TRADER_PARTITIONS_NAME
 from risk_dagster.defs.schedules import (daily_scoring_schedule, labels_refresh_schedule,
                                          latest_complete_session, weekly_training_schedule)
-from risk_dagster.pipeline import RANGE_END_TAG, RANGE_START_TAG
+from risk_dagster.defs.partitions import RANGE_END_TAG, RANGE_START_TAG
 
 NY = ZoneInfo("America/New_York")
 

@@ -10,8 +10,8 @@ from urllib.parse import parse_qs
 import pytest
 
 from risk_dagster.core.trader_ids import InvalidTraderId
+from risk_dagster.defs.resources import PropReportsApi
 from risk_dagster.ingest.propreports_api import (
-    PropReportsApi,
     PropReportsError,
     PropReportsHTTPError,
     join_pages,

@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from risk_dagster.defs.resources import NotifierResource
 from risk_dagster.notify import Notifier
 
 
@@ -232,9 +233,10 @@ def test_notifier_as_dagster_resource(webhook, smtp):
     import dagster as dg
 
     @dg.asset
-    def alert(notifier: Notifier) -> list[str]:
+    def alert(notifier: NotifierResource) -> list[str]:
         return [c.status for c in notifier.notify("Kill switch", "halt", always=True).channels]
 
-    result = dg.materialize([alert], resources={"notifier": _notifier(webhook, smtp)})
+    resource = NotifierResource(**_notifier(webhook, smtp).model_dump())
+    result = dg.materialize([alert], resources={"notifier": resource})
     assert result.output_for_node("alert") == ["sent", "sent"]
     assert webhook.posts == [{"text": "*Kill switch*\nhalt"}] and len(smtp.mails) == 1

@@ -65,14 +65,15 @@ def raw_trades(context: dg.AssetExecutionContext, lake: LakeResource, source: Tr
     """Fetch the run's dates from the source in chunks, validate, and replace their partitions
     (all of them or, when a blocking check fails, none)."""
     dates = [dt.date.fromisoformat(k) for k in context.partition_keys]
+    origin = source.build()
     try:
-        stats = ingest_batches(source.iter_batches(dates), lake.lake, dates, source.calendar,
-                               with_truth=source.kind == "simulator")
+        stats = ingest_batches(origin.iter_batches(dates), lake.lake, dates, source.calendar,
+                               with_truth=origin.has_truth)
     except BlockingCheckFailure as exc:
         raise dg.Failure(description=str(exc), metadata={
             o.name: dg.MetadataValue.json(o.examples) for o in exc.failed}) from exc
     closed = sum(not is_session(source.calendar, d) for d in dates)
-    common = {"source": source.describe(), "dates": len(dates), "first_date": dates[0].isoformat(),
+    common = {"source": origin.describe(), "dates": len(dates), "first_date": dates[0].isoformat(),
               "last_date": dates[-1].isoformat(), "closed_sessions": closed}
     yield dg.MaterializeResult(asset_key="raw_fills", metadata={
         **common, "rows": stats.fills, "traders": len(stats.traders),
@@ -83,7 +84,7 @@ def raw_trades(context: dg.AssetExecutionContext, lake: LakeResource, source: Tr
         "derived_from_fills": stats.totals > 0 and stats.derived == stats.totals,
         "net_pnl_usd": round(stats.net_pnl, 2),
         "path": dg.MetadataValue.path(str(lake.lake.asset_dir("raw_totals")))})
-    if source.kind == "simulator":
+    if origin.has_truth:
         yield dg.MaterializeResult(asset_key="ground_truth", metadata={**common, "rows": stats.truth})
     for outcome in stats.outcomes.values():
         yield _check_result(outcome, "raw_fills" if outcome.name.startswith("fills") else "raw_totals")

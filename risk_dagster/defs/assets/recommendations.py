@@ -17,12 +17,12 @@ from risk_dagster.defs.metadata import markdown_table
 from risk_dagster.defs.partitions import date_partitions, single_run
 from risk_dagster.defs.resources import (
     LakeResource,
+    NotifierResource,
     RecommendationSettings,
     TradeSource,
 )
 from risk_dagster.features import feature_catalog
 from risk_dagster.models.fleet import MODELS_DIR
-from risk_dagster.notify import Notifier
 from risk_dagster.recommendations import (
     RECOMMENDATIONS,
     ModelInfo,
@@ -121,7 +121,7 @@ def risk_scores(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.Mat
             ["trader_id", "risk_score", "p_large_loss", "model_family", "reasons"]], max_rows=15)})
 
 
-def _notify(notifier: Notifier, day: dt.date, recs: pd.DataFrame, summary: dict) -> dict:
+def _notify(notifier: NotifierResource, day: dt.date, recs: pd.DataFrame, summary: dict) -> dict:
     halted = recs[recs["level"] == "halt"]
     lines = [f"{t}: {'; '.join(r)}" for t, r in zip(halted["trader_id"], halted["reasons"])]
     body = (f"Risk recommendations for {day}: " + ", ".join(
@@ -144,7 +144,7 @@ def _notify(notifier: Notifier, day: dt.date, recs: pd.DataFrame, summary: dict)
 )
 def trade_recommendations(context: dg.AssetExecutionContext, lake: LakeResource,
                           source: TradeSource, recommendation_settings: RecommendationSettings,
-                          notifier: Notifier):
+                          notifier: NotifierResource):
     cfg = recommendation_settings.to_config()
     published, counts = [], {}
     for day in run_dates(context):
