@@ -33,18 +33,20 @@ warnings.filterwarnings("ignore")  # Dagster's beta warnings at import
 import dagster as dg  # noqa: E402
 
 from risk_dagster.core.lake import Lake  # noqa: E402
-from risk_dagster.defs.assets import features as fa  # noqa: E402
+from risk_dagster.core.settings import Settings  # noqa: E402
+from risk_dagster.defs.assets import build_date_assets  # noqa: E402
 from risk_dagster.defs.assets import models as ma  # noqa: E402
-from risk_dagster.defs.assets.ingest import raw_trades, trader_registry  # noqa: E402
-from risk_dagster.defs.assets.recommendations import read_feature_history  # noqa: E402
-from risk_dagster.defs.partitions import TRADER_PARTITIONS_NAME  # noqa: E402
+from risk_dagster.defs.assets.ingest import trader_registry  # noqa: E402
+from risk_dagster.core.tables import read_feature_history  # noqa: E402
+from risk_dagster.defs.partitions import TRADER_PARTITIONS_NAME, build_date_partitions  # noqa: E402
 from risk_dagster.defs.resources import LakeResource, ModelSettings, TradeSource  # noqa: E402
 from risk_dagster.monitoring import MonitoringConfig  # noqa: E402
 from risk_dagster.monitoring.champions import DriftCache, champion_drift_report  # noqa: E402
 from risk_dagster.defs.partitions import RANGE_END_TAG, RANGE_START_TAG  # noqa: E402
 
-ASSETS = [raw_trades, trader_registry, fa.trader_day_panel, fa.trader_features, fa.risk_labels,
-          ma.pooled_model, ma.trader_models, ma.model_evaluation]
+_DATED = build_date_assets(build_date_partitions(Settings()))
+ASSETS = [*(_DATED[n] for n in ("raw_trades", "trader_day_panel", "trader_features", "risk_labels")),
+          trader_registry, ma.pooled_model, ma.trader_models, ma.model_evaluation]
 
 
 def _args() -> argparse.Namespace:

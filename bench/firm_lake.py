@@ -70,7 +70,7 @@ def ensure_raw(data_dir: str, traders: int, start: str, end: str, seed: int = 7)
 def ensure_features(data_dir: str) -> dict:
     """Panel, features and labels of every date of the raw lake, written like the assets do."""
     from risk_dagster.core.lake import Lake
-    from risk_dagster.defs.assets.features import write_dates
+    from risk_dagster.core.tables import write_dates
     from risk_dagster.features import build_features, feature_catalog
     from risk_dagster.labels import build_labels
     from risk_dagster.panel import build_trader_day_panel

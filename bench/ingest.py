@@ -91,17 +91,20 @@ def ingest_simulated(args) -> dict:
 
 
 def dagster_run(args) -> dict:
-    os.environ.update(RISK_DATA_DIR=args.data_dir, RISK_SOURCE="landing",
-                      RISK_START_DATE=args.start, DAGSTER_HOME=str(Path(args.data_dir) / "dh"))
+    os.environ["DAGSTER_HOME"] = str(Path(args.data_dir) / "dh")
     import dagster as dg
 
-    from risk_dagster.definitions import defs
+    from risk_dagster.core.settings import Settings
+    from risk_dagster.defs.build import build_defs
+    from risk_dagster.defs.partitions import build_date_partitions
     from risk_dagster.pipeline import prepare_dagster_home, run_job
-    from risk_dagster.core.settings import load_settings
-    from risk_dagster.defs.partitions import date_partitions
 
-    prepare_dagster_home(load_settings())
-    keys = [k for k in date_partitions.get_partition_keys() if args.start <= k <= args.end]
+    settings = Settings(data_dir=Path(args.data_dir).resolve(), source="landing",
+                        start_date=dt.date.fromisoformat(args.start))
+    prepare_dagster_home(settings)
+    defs = build_defs(settings)
+    keys = [k for k in build_date_partitions(settings).get_partition_keys()
+            if args.start <= k <= args.end]
     t0 = time.perf_counter()
     stage = run_job(defs, dg.DagsterInstance.get(), "ingest_job", first=keys[0], last=keys[-1])
     seconds = time.perf_counter() - t0

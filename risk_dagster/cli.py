@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import os
 import subprocess
@@ -16,7 +17,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from risk_dagster.core.settings import load_settings
+from risk_dagster.core.settings import Settings, load_settings, to_environ
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,9 +26,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", help="data directory (default: $RISK_DATA_DIR or ./data)")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="run the pipeline on the simulated firm")
-    demo.add_argument("--traders", type=int, help="simulated traders (default 40)")
-    demo.add_argument("--start", help="first date, YYYY-MM-DD (default 2024-01-02)")
-    demo.add_argument("--end", help="last date, YYYY-MM-DD (default 2025-12-31)")
+    demo.add_argument("--traders", type=int,
+                      help=f"simulated traders (default {Settings.sim_traders})")
+    demo.add_argument("--start", type=dt.date.fromisoformat,
+                      help=f"first date, YYYY-MM-DD (default {Settings.start_date})")
+    demo.add_argument("--end", type=dt.date.fromisoformat,
+                      help=f"last date, YYYY-MM-DD (default {Settings.sim_end_date})")
     dev = sub.add_parser("dev", help="start the Dagster UI")
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--port", default="3000")
@@ -35,7 +39,8 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("files", nargs="+", type=Path)
     ingest.add_argument("--source", required=True,
                         help="'propreports' or a column-mapping preset name (e.g. hyperliquid)")
-    ingest.add_argument("--calendar", help="XNYS (default) or 24/7 for crypto venues")
+    ingest.add_argument("--calendar",
+                        help=f"{Settings.calendar} (default) or 24/7 for crypto venues")
     ingest.add_argument("--ingest-only", action="store_true",
                         help="stop after ingestion (default: run the whole pipeline on them)")
     sim = sub.add_parser("simulate", help="write simulated PropReports exports")
@@ -46,46 +51,51 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _set_env(**values) -> None:
-    for key, value in values.items():
-        if value is not None:
-            os.environ[key] = str(value)
+def _settings(args, **overrides) -> Settings:
+    """The environment's settings (``RISK_*``), with what the command line sets on top."""
+    values = {k: v for k, v in overrides.items() if v is not None}
+    if args.data_dir:
+        values["data_dir"] = Path(args.data_dir).expanduser().resolve()
+    return dataclasses.replace(load_settings(), **values)
 
 
-def _load():
-    """Import the definitions after the environment is final (partitions read it at import)."""
+def _load(settings: Settings):
+    """The definitions built from ``settings`` and the Dagster instance under the data dir."""
     import dagster as dg
 
-    from risk_dagster.definitions import defs
+    from risk_dagster.defs.build import build_defs
     from risk_dagster.pipeline import prepare_dagster_home
 
-    settings = load_settings()
     prepare_dagster_home(settings)
-    return settings, defs, dg.DagsterInstance.get()
+    return build_defs(settings), dg.DagsterInstance.get()
 
 
 def cmd_demo(args) -> int:
-    _set_env(RISK_SOURCE="simulator", RISK_SIM_TRADERS=args.traders, RISK_START_DATE=args.start,
-             RISK_SIM_END_DATE=args.end)
     from risk_dagster.pipeline import run_demo
 
-    settings, defs, instance = _load()
+    settings = _settings(args, source="simulator", sim_traders=args.traders,
+                         start_date=args.start, sim_end_date=args.end)
+    defs, instance = _load(settings)
     return run_demo(settings, defs, instance)
 
 
 def cmd_dev(args) -> int:
-    settings, _, _ = _load()
+    from risk_dagster.pipeline import prepare_dagster_home
+
+    settings = _settings(args)
+    home = prepare_dagster_home(settings)
     cmd = [sys.executable, "-m", "dagster", "dev", "-m", "risk_dagster.definitions",
            "-h", args.host, "-p", str(args.port)]
-    print(f"DAGSTER_HOME={os.environ['DAGSTER_HOME']}\n$ {' '.join(cmd)}", flush=True)
-    return subprocess.call(cmd)
+    print(f"DAGSTER_HOME={home}\n$ {' '.join(cmd)}", flush=True)
+    # the UI's code server loads the definitions from its environment: hand it these settings
+    return subprocess.call(cmd, env={**os.environ, **to_environ(settings)})
 
 
 def cmd_ingest(args) -> int:
-    _set_env(RISK_SOURCE="landing", RISK_CALENDAR=args.calendar)
     from risk_dagster.pipeline import ingest_files
 
-    settings, defs, instance = _load()
+    settings = _settings(args, source="landing", calendar=args.calendar)
+    defs, instance = _load(settings)
     return ingest_files(settings, defs, instance, args.files, args.source,
                         pipeline=not args.ingest_only)
 
@@ -93,7 +103,7 @@ def cmd_ingest(args) -> int:
 def cmd_simulate(args) -> int:
     from risk_dagster.simulator import SimulationConfig, simulate, write_propreports_exports
 
-    settings = load_settings()
+    settings = _settings(args)
     cfg = SimulationConfig(n_traders=args.traders, start=dt.date.fromisoformat(args.start),
                            end=dt.date.fromisoformat(args.end), seed=settings.sim_seed,
                            calendar=settings.calendar)
@@ -106,7 +116,6 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     os.environ.setdefault("DO_NOT_TRACK", "1")  # Evidently telemetry
     warnings.filterwarnings("ignore", message=".*(beta|preview).*", category=Warning)
-    _set_env(RISK_DATA_DIR=args.data_dir)
     handler = {"demo": cmd_demo, "dev": cmd_dev, "ingest": cmd_ingest,
                "simulate": cmd_simulate}[args.command]
     return handler(args)

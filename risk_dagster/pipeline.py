@@ -15,12 +15,7 @@ from pathlib import Path
 import dagster as dg
 
 from risk_dagster.core.settings import Settings
-from risk_dagster.defs.partitions import (
-    RANGE_END_TAG,
-    RANGE_START_TAG,
-    TRADER_PARTITIONS_NAME,
-    date_partitions,
-)
+from risk_dagster.defs.partitions import RANGE_END_TAG, RANGE_START_TAG, TRADER_PARTITIONS_NAME
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -48,15 +43,15 @@ class StageResult:
 
 
 def run_job(defs: dg.Definitions, instance: dg.DagsterInstance, job_name: str, *,
-            first: str | None = None, last: str | None = None) -> StageResult:
-    """Execute ``job_name`` in process; with ``first``/``last``, as one run over that range."""
+            first: str | None = None, last: str | None = None,
+            log_level: str = Settings.log_level) -> StageResult:
+    """Execute ``job_name`` in process; with ``first``/``last``, as one run over that range.
+    ``log_level``: the console's (every event is still in the run's log in the UI)."""
     tags = {RANGE_START_TAG: first, RANGE_END_TAG: last} if first is not None else {}
     started = time.perf_counter()
-    # Warnings and errors on the console; every event is still in the run's log in the UI.
-    level = os.environ.get("RISK_LOG_LEVEL", "WARNING")
     result = defs.resolve_job_def(job_name).execute_in_process(
         instance=instance, tags=tags, raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": level}}}})
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}})
     failed_checks = [f"{ev.asset_key.to_user_string()}:{ev.check_name}"
                      for ev in result.get_asset_check_evaluations() if not ev.passed]
     return StageResult(job_name, f"{first}..{last}" if first else "-",
@@ -64,9 +59,10 @@ def run_job(defs: dg.Definitions, instance: dg.DagsterInstance, job_name: str, *
                        len(result.get_asset_materialization_events()), failed_checks)
 
 
-def _date_range_keys(first: str | None = None, last: str | None = None) -> tuple[str, str]:
-    """First and last date partition between ``first`` and ``last`` (inclusive)."""
-    keys = date_partitions.get_partition_keys()
+def date_range_keys(defs: dg.Definitions, first: str | None = None,
+                    last: str | None = None) -> tuple[str, str]:
+    """First and last date partition of ``defs`` between ``first`` and ``last`` (inclusive)."""
+    keys = defs.resolve_job_def("daily_pipeline_job").partitions_def.get_partition_keys()
     keys = [k for k in keys if (first is None or k >= first) and (last is None or k <= last)]
     if not keys:
         raise ValueError(f"no date partitions between {first} and {last}")
@@ -85,15 +81,17 @@ def run_pipeline(settings: Settings, defs: dg.Definitions, instance: dg.DagsterI
                  first: str, last: str) -> int:
     """Every stage over ``first``..``last``, each as one run: the date-partitioned pipeline,
     training of every trader, then the morning after ``last`` (scores, recommendations)."""
-    stages = [run_job(defs, instance, "daily_pipeline_job", first=first, last=last)]
+    stages = [run_job(defs, instance, "daily_pipeline_job", first=first, last=last,
+                      log_level=settings.log_level)]
     _print_stage(stages[-1])
     if stages[-1].success:
         traders = instance.get_dynamic_partitions(TRADER_PARTITIONS_NAME)
         stages.append(run_job(defs, instance, "weekly_training_job", first=traders[0],
-                              last=traders[-1]))
+                              last=traders[-1], log_level=settings.log_level))
         _print_stage(stages[-1])
     if stages[-1].success:  # the morning after the last session
-        stages.append(run_job(defs, instance, "score_date_job", first=last, last=last))
+        stages.append(run_job(defs, instance, "score_date_job", first=last, last=last,
+                              log_level=settings.log_level))
         _print_stage(stages[-1])
     if not all(s.success for s in stages):
         print("A stage failed; see the run in the UI (risk-dagster dev) for the error.")
@@ -110,7 +108,7 @@ def run_pipeline(settings: Settings, defs: dg.Definitions, instance: dg.DagsterI
 
 def run_demo(settings: Settings, defs: dg.Definitions, instance: dg.DagsterInstance) -> int:
     """The whole pipeline on the simulated firm."""
-    first, last = _date_range_keys()
+    first, last = date_range_keys(defs)
     print(f"Simulated firm: {settings.sim_traders} traders, seed {settings.sim_seed}, "
           f"{first}..{last}, calendar {settings.calendar}\nData directory: {settings.data_dir}",
           flush=True)
@@ -139,11 +137,12 @@ def ingest_files(settings: Settings, defs: dg.Definitions, instance: dg.DagsterI
             for warning in result.warnings:
                 print(f"  warning: {warning}")
     if dates:
-        first, last = _date_range_keys(min(dates), max(dates))
+        first, last = date_range_keys(defs, min(dates), max(dates))
         if pipeline:
             failures += run_pipeline(settings, defs, instance, first, last)
         else:
-            stage = run_job(defs, instance, "ingest_job", first=first, last=last)
+            stage = run_job(defs, instance, "ingest_job", first=first, last=last,
+                            log_level=settings.log_level)
             _print_stage(stage)
             failures += 0 if stage.success else 1
             print(f"Outputs: {settings.data_dir}")

@@ -1,8 +1,9 @@
-"""Small canonical frames for tests (no simulator needed)."""
+"""Test support: small canonical frames (no simulator needed) and the definitions under test."""
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import numpy as np
 import pandas as pd
@@ -41,3 +42,14 @@ def totals_from(fills: pd.DataFrame) -> pd.DataFrame:
     agg["derived"] = False
     agg["source"] = "test"
     return TOTALS.conform(agg)
+
+
+@functools.cache
+def date_assets() -> dict:
+    """The date-partitioned assets by name, built on the default settings' date partitions
+    (2024-01-02..2025-12-31, XNYS), as the code location builds them."""
+    from risk_dagster.core.settings import Settings
+    from risk_dagster.defs.assets import build_date_assets
+    from risk_dagster.defs.partitions import build_date_partitions
+
+    return build_date_assets(build_date_partitions(Settings()))

@@ -1,7 +1,10 @@
 import dagster as dg
 
 from risk_dagster.definitions import defs
-from risk_dagster.defs.partitions import date_partitions
+from risk_dagster.core.settings import load_settings
+from risk_dagster.defs.partitions import build_date_partitions
+
+date_partitions = build_date_partitions(load_settings())
 
 MAX_PARTITIONS = 100_000
 

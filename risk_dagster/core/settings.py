@@ -29,6 +29,9 @@ class Settings:
         ``landing`` (files dropped in ``<data>/inbox/<source>/`` or pulled from an API).
     sim_*: the embedded simulated firm; ``sim_changes`` injects changes to test drift detection
         (``RISK_SIM_CHANGES="2025-06-02:trader_behaviour:T0003+T0007,2025-09-01:market_regime"``).
+    notify / webhook_url: notifications to the desk, off unless ``RISK_NOTIFY=1``
+        (``RISK_WEBHOOK_URL``: a Slack-compatible webhook).
+    log_level: console log level of runs started by the CLI (every event stays in the run log).
     """
 
     data_dir: Path = Path("data")
@@ -39,6 +42,9 @@ class Settings:
     sim_seed: int = 7
     sim_end_date: dt.date = dt.date(2025, 12, 31)
     sim_changes: tuple[str, ...] = ()
+    notify: bool = False
+    webhook_url: str | None = None
+    log_level: str = "WARNING"
 
     @property
     def is_24_7(self) -> bool:
@@ -62,4 +68,27 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         sim_seed=int(env.get("RISK_SIM_SEED", base.sim_seed)),
         sim_end_date=_date(env.get("RISK_SIM_END_DATE"), base.sim_end_date),
         sim_changes=tuple(c for c in env.get("RISK_SIM_CHANGES", "").split(",") if c),
+        notify=env.get("RISK_NOTIFY") == "1",
+        webhook_url=env.get("RISK_WEBHOOK_URL") or None,
+        log_level=env.get("RISK_LOG_LEVEL", base.log_level),
     )
+
+
+def to_environ(settings: Settings) -> dict[str, str]:
+    """The environment variables that ``load_settings`` reads back as ``settings`` (for a child
+    process, e.g. the Dagster UI, which loads the code location from its environment)."""
+    env = {
+        "RISK_DATA_DIR": str(settings.data_dir),
+        "RISK_CALENDAR": settings.calendar,
+        "RISK_START_DATE": settings.start_date.isoformat(),
+        "RISK_SOURCE": settings.source,
+        "RISK_SIM_TRADERS": str(settings.sim_traders),
+        "RISK_SIM_SEED": str(settings.sim_seed),
+        "RISK_SIM_END_DATE": settings.sim_end_date.isoformat(),
+        "RISK_SIM_CHANGES": ",".join(settings.sim_changes),
+        "RISK_NOTIFY": "1" if settings.notify else "0",
+        "RISK_LOG_LEVEL": settings.log_level,
+    }
+    if settings.webhook_url:
+        env["RISK_WEBHOOK_URL"] = settings.webhook_url
+    return env

@@ -1,4 +1,7 @@
-"""Partition definitions shared by every asset.
+"""Partitions shared by every asset, and the run tags that make one run cover a range of them.
+
+The date partitions follow the settings, so they are built by ``build_date_partitions`` where the
+definitions are (``definitions.build_defs``), never at import.
 
 Date-partitioned assets hold all traders of one session; trader-partitioned assets hold all dates
 of one trader. Never both at once: 500 traders x 3 years of sessions would be ~378,000
@@ -12,7 +15,7 @@ import datetime as dt
 import dagster as dg
 
 from risk_dagster.core.calendar import partition_cron
-from risk_dagster.core.settings import Settings, load_settings
+from risk_dagster.core.settings import Settings
 
 TRADER_PARTITIONS_NAME = "trader"
 DATE_FORMAT = "%Y-%m-%d"
@@ -39,7 +42,10 @@ def build_date_partitions(settings: Settings) -> dg.TimeWindowPartitionsDefiniti
     )
 
 
-SETTINGS = load_settings()
-date_partitions = build_date_partitions(SETTINGS)
 trader_partitions = dg.DynamicPartitionsDefinition(name=TRADER_PARTITIONS_NAME)
 single_run = dg.BackfillPolicy.single_run()
+
+
+def partition_dates(context) -> list[dt.date]:
+    """The dates of the run's date partitions (one, or a range in a single-run backfill)."""
+    return [dt.date.fromisoformat(k) for k in context.partition_keys]

@@ -13,15 +13,8 @@ from risk_dagster.core.calendar import (
 )
 from risk_dagster.core.settings import CALENDAR_24_7
 from risk_dagster.defs.jobs import labels_job, morning_job, weekly_training_job
-from risk_dagster.defs.partitions import (
-    RANGE_END_TAG,
-    RANGE_START_TAG,
-    SETTINGS,
-    TRADER_PARTITIONS_NAME,
-    date_partitions,
-)
-
-LABEL_REFRESH_SESSIONS = 12  # labels wait up to 10 sessions for the next traded day
+from risk_dagster.defs.partitions import RANGE_END_TAG, RANGE_START_TAG, TRADER_PARTITIONS_NAME
+from risk_dagster.labels import LABEL_REFRESH_SESSIONS
 
 
 def morning_cron(calendar: str) -> str:
@@ -52,35 +45,39 @@ def latest_complete_session(calendar: str, now: dt.datetime) -> dt.date | None:
     return previous_session(calendar, today)
 
 
-def _morning(context) -> tuple[str | None, str | None]:
-    """(partition key, skip reason) of this morning's run."""
-    day = latest_complete_session(SETTINGS.calendar, context.scheduled_execution_time)
-    if day is None:
-        return None, "not a session of the calendar (weekend or holiday)"
-    key = day.isoformat()
-    if key not in date_partitions.get_partition_keys(dynamic_partitions_store=context.instance):
-        return None, f"{key} is outside the date partitions"
-    return key, None
+def build_schedules(calendar: str, date_partitions: dg.PartitionsDefinition) -> list:
+    """The morning schedules on ``calendar``'s clock, requesting keys of ``date_partitions``."""
 
+    def morning(context) -> tuple[str | None, str | None]:
+        """(partition key, skip reason) of this morning's run."""
+        day = latest_complete_session(calendar, context.scheduled_execution_time)
+        if day is None:
+            return None, "not a session of the calendar (weekend or holiday)"
+        key = day.isoformat()
+        if key not in date_partitions.get_partition_keys(dynamic_partitions_store=context.instance):
+            return None, f"{key} is outside the date partitions"
+        return key, None
 
-@dg.schedule(job=morning_job, cron_schedule=morning_cron(SETTINGS.calendar),
-             execution_timezone=calendar_timezone(SETTINGS.calendar),
-             description="Before the open on every session of the exchange calendar: the latest "
-             "complete session, ingested, scored and published, and drift checked.")
-def daily_scoring_schedule(context: dg.ScheduleEvaluationContext):
-    key, skip = _morning(context)
-    return dg.SkipReason(skip) if skip else dg.RunRequest(run_key=f"morning:{key}", partition_key=key)
+    @dg.schedule(job=morning_job, cron_schedule=morning_cron(calendar),
+                 execution_timezone=calendar_timezone(calendar),
+                 description="Before the open on every session of the exchange calendar: the "
+                 "latest complete session, ingested, scored and published, and drift checked.")
+    def daily_scoring_schedule(context: dg.ScheduleEvaluationContext):
+        key, skip = morning(context)
+        return dg.SkipReason(skip) if skip else dg.RunRequest(run_key=f"morning:{key}",
+                                                              partition_key=key)
 
+    @dg.schedule(job=labels_job, cron_schedule=morning_cron(calendar),
+                 execution_timezone=calendar_timezone(calendar),
+                 description="With the morning run: labels of the last sessions, which change "
+                 "from 'pending' once a later session is known (one run over the range).")
+    def labels_refresh_schedule(context: dg.ScheduleEvaluationContext):
+        key, skip = morning(context)
+        if skip:
+            return dg.SkipReason(skip)
+        day = dt.date.fromisoformat(key)
+        since = sessions(calendar, day - dt.timedelta(days=30), day)[-LABEL_REFRESH_SESSIONS]
+        return dg.RunRequest(run_key=f"labels:{key}", tags={
+            RANGE_START_TAG: since.date().isoformat(), RANGE_END_TAG: key})
 
-@dg.schedule(job=labels_job, cron_schedule=morning_cron(SETTINGS.calendar),
-             execution_timezone=calendar_timezone(SETTINGS.calendar),
-             description="With the morning run: labels of the last sessions, which change from "
-             "'pending' once a later session is known (one run over the range).")
-def labels_refresh_schedule(context: dg.ScheduleEvaluationContext):
-    key, skip = _morning(context)
-    if skip:
-        return dg.SkipReason(skip)
-    day = dt.date.fromisoformat(key)
-    since = sessions(SETTINGS.calendar, day - dt.timedelta(days=30), day)[-LABEL_REFRESH_SESSIONS]
-    return dg.RunRequest(run_key=f"labels:{key}", tags={
-        RANGE_START_TAG: since.date().isoformat(), RANGE_END_TAG: key})
+    return [daily_scoring_schedule, labels_refresh_schedule, weekly_training_schedule]

@@ -27,6 +27,12 @@ from risk_dagster.features.thresholds import (
     MIN_HISTORY, QUANTILE, firm_pnl_std_before, output_order, thresholds_for)
 
 DD_MULTIPLE = 3.0
+MAX_GAP_SESSIONS = 10  # a label waits this many sessions for the trader's next traded day
+# Sessions re-labelled each morning: a label may change from 'pending' up to MAX_GAP_SESSIONS.
+LABEL_REFRESH_SESSIONS = 12
+# Large-loss rate among complete labels outside these bounds means the label definition is
+# broken (e.g. 99% one class): the risk_labels asset check fails.
+LABEL_RATE_BOUNDS = (0.02, 0.40)
 _METHODS = np.array(["none", "trader", "firm_z"])
 
 
@@ -50,7 +56,7 @@ def _event(value: np.ndarray, known: np.ndarray) -> pd.Series:
         known, pd.NA)
 
 
-def build_labels(panel: pd.DataFrame, *, max_gap_sessions: int = 10, quantile: float = QUANTILE,
+def build_labels(panel: pd.DataFrame, *, max_gap_sessions: int = MAX_GAP_SESSIONS, quantile: float = QUANTILE,
                  min_history: int = MIN_HISTORY, dd_multiple: float = DD_MULTIPLE) -> pd.DataFrame:
     """The risk_labels table.
 

@@ -78,6 +78,8 @@ class RecommendationConfig:
             when var_05 is unknown it is the cap.
         loss_limit_factor: the limit is further scaled by this factor at each level.
         max_position_leverage: max position notional = capital x leverage x size multiplier (USD).
+    History
+        history_sessions: sessions of daily P&L the rules read (6-week Sharpe, loss streaks).
     Freshness
         max_model_age_days: a model trained more than this many calendar days ago is stale.
         max_data_lag_sessions: sessions missing between the latest input and today before the data
@@ -113,6 +115,8 @@ class RecommendationConfig:
     loss_limit_factor: Mapping[str, float] = field(default_factory=lambda: {
         "normal": 1.0, "warn": 1.0, "reduce": 0.5, "close-only": 0.5, "halt": 0.0})
     max_position_leverage: float = 2.0
+
+    history_sessions: int = 60
 
     max_model_age_days: int = 35
     max_data_lag_sessions: int = 0

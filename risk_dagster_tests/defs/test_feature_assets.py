@@ -10,16 +10,16 @@ from risk_dagster.defs.assets.features import (
     check_features_point_in_time,
     check_label_balance,
     check_panel_rows_match_roster,
-    risk_labels,
-    trader_day_panel,
-    trader_features,
 )
-from risk_dagster.defs.assets.ingest import raw_trades, trader_registry
+from risk_dagster.defs.assets.ingest import trader_registry
 from risk_dagster.defs.resources import LakeResource, TradeSource
 from risk_dagster.features import feature_catalog
+from risk_dagster_tests.factories import date_assets
 from risk_dagster.defs.partitions import RANGE_END_TAG, RANGE_START_TAG
 
 START, END = dt.date(2024, 1, 2), dt.date(2024, 4, 30)
+raw_trades, trader_day_panel, trader_features, risk_labels = (
+    date_assets()[n] for n in ("raw_trades", "trader_day_panel", "trader_features", "risk_labels"))
 ASSETS = [raw_trades, trader_registry, trader_day_panel, trader_features, risk_labels,
           check_panel_rows_match_roster, check_features_point_in_time, check_label_balance]
 

@@ -4,12 +4,14 @@ import dagster as dg
 import pytest
 
 from risk_dagster.core.lake import Lake
-from risk_dagster.defs.assets.ingest import raw_trades, trader_registry
+from risk_dagster.defs.assets.ingest import trader_registry
 from risk_dagster.defs.partitions import TRADER_PARTITIONS_NAME
 from risk_dagster.defs.resources import LakeResource, TradeSource
 from risk_dagster.ingest.inbox import land
 from risk_dagster.defs.partitions import RANGE_END_TAG, RANGE_START_TAG
-from risk_dagster_tests.factories import make_fills, totals_from
+from risk_dagster_tests.factories import date_assets, make_fills, totals_from
+
+raw_trades = date_assets()["raw_trades"]
 
 D1, D2, D3 = dt.date(2024, 1, 3), dt.date(2024, 1, 4), dt.date(2024, 1, 5)
 

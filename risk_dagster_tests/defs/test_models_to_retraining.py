@@ -10,25 +10,23 @@ import pandas as pd
 import pytest
 
 from risk_dagster.core.lake import Lake
-from risk_dagster.defs.assets import features as fa
 from risk_dagster.defs.assets import models as ma
-from risk_dagster.defs.assets import recommendations as ra
-from risk_dagster.defs.assets.ingest import raw_trades, trader_registry
-from risk_dagster.defs.assets.monitoring import drift_report
+from risk_dagster.defs.assets.ingest import trader_registry
 from risk_dagster.defs.partitions import TRADER_PARTITIONS_NAME
-from risk_dagster.defs.resources import (LakeResource, ModelSettings, MonitoringSettings,
-                                         NotifierResource, RecommendationSettings, TradeSource)
+from risk_dagster.defs.resources import (EvaluationSettings, LakeResource, ModelSettings,
+                                         MonitoringSettings, NotifierResource,
+                                         RecommendationSettings, TradeSource)
 from risk_dagster.defs.sensors import drift_retrain_sensor
 from risk_dagster.models import list_versions, read_champion
 from risk_dagster.defs.partitions import RANGE_END_TAG, RANGE_START_TAG
+from risk_dagster_tests.factories import date_assets
 
 START, END = dt.date(2024, 1, 2), dt.date(2024, 12, 31)
 CUTOFF, CHANGE = "2024-09-30", dt.date(2024, 10, 1)
 AFFECTED = ("T0002", "T0005")
 CHECK_DAY = dt.date(2024, 10, 7)  # the 5th session from the change (the target: within 5)
-ALL = [raw_trades, trader_registry, fa.trader_day_panel, fa.trader_features, fa.risk_labels,
-       ma.pooled_model, ma.trader_models, ma.model_evaluation, ra.risk_scores,
-       ra.trade_recommendations, drift_report]
+ALL = [*date_assets().values(), trader_registry, ma.pooled_model, ma.trader_models,
+       ma.model_evaluation]
 
 
 def _resources(root, **model_kw):
@@ -39,6 +37,7 @@ def _resources(root, **model_kw):
                               sim_changes=[f"{CHANGE}:trader_behaviour:{'+'.join(AFFECTED)}"]),
         "models": ModelSettings(n_trials=3, pooled_n_trials=2, n_folds=2, workers=1, **model_kw),
         "monitoring": MonitoringSettings(),
+        "evaluation_settings": EvaluationSettings(),
         "recommendation_settings": RecommendationSettings(),
         "notifier": NotifierResource(),
     }
@@ -138,7 +137,7 @@ def test_drift_sensor_retrains_exactly_the_affected_traders(firm):
 
 
 def test_a_range_shares_champions_and_calibrations_and_reports_the_same(firm):
-    from risk_dagster.defs.assets.recommendations import read_feature_history
+    from risk_dagster.core.tables import read_feature_history
     from risk_dagster.monitoring import MonitoringConfig
     from risk_dagster.monitoring.champions import DriftCache, champion_drift_report
 

@@ -9,9 +9,11 @@ import dagster as dg
 import pytest
 
 from risk_dagster.core.lake import Lake
-from risk_dagster.defs.assets.ingest import raw_trades
 from risk_dagster.defs.resources import LakeResource, TradeSource
 from risk_dagster.defs.partitions import RANGE_END_TAG, RANGE_START_TAG
+from risk_dagster_tests.factories import date_assets
+
+raw_trades = date_assets()["raw_trades"]
 
 FILLS_HEADER = ("Date/Time,Account,B/S,Qty,Symbol,Price,Route,Liq,Comm,Ecn Fee,SEC,ORF,CAT,TAF,FTT,"
                 "NSCC,Acc,Clr,Misc,Order Id,Fill Id,Currency,ISIN,CUSIP,Status,PropReports Id")

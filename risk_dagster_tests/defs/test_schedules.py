@@ -5,11 +5,12 @@ import dagster as dg
 
 from risk_dagster.definitions import defs
 from risk_dagster.defs.partitions import TRADER_PARTITIONS_NAME
-from risk_dagster.defs.schedules import (daily_scoring_schedule, labels_refresh_schedule,
-                                         latest_complete_session, weekly_training_schedule)
+from risk_dagster.defs.schedules import latest_complete_session, weekly_training_schedule
 from risk_dagster.defs.partitions import RANGE_END_TAG, RANGE_START_TAG
 
 NY = ZoneInfo("America/New_York")
+daily_scoring_schedule = defs.get_schedule_def("daily_scoring_schedule")
+labels_refresh_schedule = defs.get_schedule_def("labels_refresh_schedule")
 
 
 def _eval(schedule, when, instance):

@@ -3,8 +3,12 @@ import datetime as dt
 import dagster as dg
 
 from risk_dagster.defs.resources import LakeResource, TradeSource
-from risk_dagster.defs.sensors import inbox_sensor
+from risk_dagster.core.settings import Settings
+from risk_dagster.defs.partitions import build_date_partitions
+from risk_dagster.defs.sensors import build_inbox_sensor
 from risk_dagster.ingest.inbox import (INBOX, pending_files, process_inbox_file, read_landed)
+
+inbox_sensor = build_inbox_sensor(build_date_partitions(Settings()))
 
 HEADER = ("Date/Time,Account,B/S,Qty,Symbol,Price,Route,Liq,Comm,Ecn Fee,SEC,ORF,CAT,TAF,FTT,"
           "NSCC,Acc,Clr,Misc,Order Id,Fill Id,Currency,ISIN,CUSIP,Status,PropReports Id")

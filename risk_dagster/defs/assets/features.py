@@ -13,53 +13,24 @@ import numpy as np
 import pandas as pd
 
 from risk_dagster.core.calendar import sessions
+from risk_dagster.core.tables import read_panel, write_dates
 from risk_dagster.defs.metadata import markdown_table
-from risk_dagster.defs.partitions import date_partitions, single_run
+from risk_dagster.defs.partitions import partition_dates, single_run
 from risk_dagster.defs.resources import LakeResource, TradeSource
 from risk_dagster.features import build_features, feature_catalog
-from risk_dagster.labels import build_labels
+from risk_dagster.labels import LABEL_RATE_BOUNDS, build_labels
 from risk_dagster.panel import build_trader_day_panel, roster
 
 _OWNERS = ["team:risk-engineering"]
-# Label balance outside these bounds means the label definition is broken (e.g. 99% one class).
-LABEL_RATE_BOUNDS = (0.02, 0.40)
 
 
-def run_dates(context) -> list[dt.date]:
+def partition_dates(context) -> list[dt.date]:
     return [dt.date.fromisoformat(k) for k in context.partition_keys]
 
 
-def write_dates(lake, asset: str, frame: pd.DataFrame, dates: list[dt.date]) -> None:
-    """Replace the partitions of ``dates`` (dates without rows become empty partitions)."""
-    groups = dict(tuple(frame.groupby("trade_date", sort=False))) if len(frame) else {}
-    empty = frame.iloc[0:0]
-    with lake.staged() as stage:
-        for day in dates:
-            stage.write(asset, "date", day.isoformat(), groups.get(day, empty))
-
-
-def read_panel(lake, until: dt.date | None = None) -> pd.DataFrame:
-    """The stored panel (every date, or every date up to ``until``), ordered by date and trader."""
-    con = lake.connect(["trader_day_panel"])
-    sql = "SELECT * FROM trader_day_panel"
-    params = []
-    if until is not None:
-        sql += " WHERE trade_date <= ?"
-        params = [until]
-    frame = con.execute(sql + " ORDER BY trade_date, trader_id", params).df()
-    frame["trade_date"] = pd.to_datetime(frame["trade_date"]).dt.date
-    return frame
-
-
-@dg.asset(
-    deps=["raw_fills", "raw_totals"], partitions_def=date_partitions, backfill_policy=single_run,
-    group_name="features", kinds={"parquet", "duckdb"}, owners=_OWNERS,
-    description="One row per trader on the roster per session: P&L, activity, fills aggregates, "
-    "intraday behaviour. A roster day without fills is traded=false, never a fabricated 0.",
-)
-def trader_day_panel(context: dg.AssetExecutionContext, lake: LakeResource,
-                     source: TradeSource) -> dg.MaterializeResult:
-    dates = run_dates(context)
+def _trader_day_panel(context: dg.AssetExecutionContext, lake: LakeResource,
+                      source: TradeSource) -> dg.MaterializeResult:
+    dates = partition_dates(context)
     panel = build_trader_day_panel(lake.lake, dates, calendar=source.calendar)
     write_dates(lake.lake, "trader_day_panel", panel, dates)
     traded = panel["traded"].astype(bool) if len(panel) else pd.Series(dtype=bool)
@@ -93,13 +64,8 @@ def check_panel_rows_match_roster(lake: LakeResource, source: TradeSource) -> dg
                   "duplicated_trader_days": dup, "untraded_days_with_net_pnl": untraded_pnl})
 
 
-@dg.asset(
-    deps=["trader_day_panel"], partitions_def=date_partitions, backfill_policy=single_run,
-    group_name="features", kinds={"parquet", "pandas"}, owners=_OWNERS,
-    description="Features known at the close of D for predicting D+1 (catalog in metadata).",
-)
-def trader_features(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
-    dates = run_dates(context)
+def _trader_features(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
+    dates = partition_dates(context)
     features = build_features(read_panel(lake.lake, until=max(dates)))
     features = features[features["trade_date"].isin(set(dates))]
     write_dates(lake.lake, "trader_features", features, dates)
@@ -135,14 +101,8 @@ def check_features_point_in_time(context: dg.AssetCheckExecutionContext,
         "probe_date": probe.isoformat(), "rows": len(stored), "features": len(cols)})
 
 
-@dg.asset(
-    deps=["trader_day_panel"], partitions_def=date_partitions, backfill_policy=single_run,
-    group_name="features", kinds={"parquet", "pandas"}, owners=_OWNERS,
-    description="For each trader-day D, the outcome of the trader's next traded session: net "
-    "P&L, large loss (threshold from data before D only), drawdown breach; 'pending' until known.",
-)
-def risk_labels(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
-    dates = run_dates(context)
+def _risk_labels(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
+    dates = partition_dates(context)
     labels = build_labels(read_panel(lake.lake))
     labels = labels[labels["trade_date"].isin(set(dates))]
     write_dates(lake.lake, "risk_labels", labels, dates)
@@ -166,3 +126,28 @@ def check_label_balance(lake: LakeResource) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(passed=bool(passed), metadata={
         "complete_labels": int(n), "large_loss_rate": float(rate or 0.0),
         "bounds": f"{lo}..{hi}"})
+
+
+def build_feature_assets(date_partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    """The panel, features and labels on ``date_partitions``."""
+    trader_day_panel = dg.asset(
+        name="trader_day_panel",
+        deps=["raw_fills", "raw_totals"], partitions_def=date_partitions, backfill_policy=single_run,
+        group_name="features", kinds={"parquet", "duckdb"}, owners=_OWNERS,
+        description="One row per trader on the roster per session: P&L, activity, fills aggregates, "
+        "intraday behaviour. A roster day without fills is traded=false, never a fabricated 0.",
+    )(_trader_day_panel)
+    trader_features = dg.asset(
+        name="trader_features",
+        deps=[trader_day_panel], partitions_def=date_partitions, backfill_policy=single_run,
+        group_name="features", kinds={"parquet", "pandas"}, owners=_OWNERS,
+        description="Features known at the close of D for predicting D+1 (catalog in metadata).",
+    )(_trader_features)
+    risk_labels = dg.asset(
+        name="risk_labels",
+        deps=[trader_day_panel], partitions_def=date_partitions, backfill_policy=single_run,
+        group_name="features", kinds={"parquet", "pandas"}, owners=_OWNERS,
+        description="For each trader-day D, the outcome of the trader's next traded session: net "
+        "P&L, large loss (threshold from data before D only), drawdown breach; 'pending' until known.",
+    )(_risk_labels)
+    return [trader_day_panel, trader_features, risk_labels]

@@ -1,9 +1,6 @@
 """Ingest assets: raw fills and daily totals per trading date, the simulator's ground truth,
 and the trader registry that feeds the dynamic ``trader`` partitions."""
 
-
-import datetime as dt
-
 import dagster as dg
 import pandas as pd
 
@@ -13,7 +10,7 @@ from risk_dagster.core.trader_ids import validate_trader_id
 from risk_dagster.defs.metadata import column_schema, markdown_table
 from risk_dagster.defs.partitions import (
     TRADER_PARTITIONS_NAME,
-    date_partitions,
+    partition_dates,
     single_run,
 )
 from risk_dagster.defs.resources import LakeResource, TradeSource
@@ -41,30 +38,10 @@ def _check_result(outcome: CheckOutcome, asset: str) -> dg.AssetCheckResult:
     )
 
 
-@dg.multi_asset(
-    specs=[
-        dg.AssetSpec("raw_fills", description="Every fill of every trader, canonical schema, "
-                     "one partition per trading date.", kinds={"parquet"}, owners=_OWNERS,
-                     metadata={"dagster/column_schema": column_schema(FILLS)}),
-        dg.AssetSpec("raw_totals", description="Daily totals per trader (reported, or derived "
-                     "from the fills where the source has none).", kinds={"parquet"},
-                     owners=_OWNERS, metadata={"dagster/column_schema": column_schema(TOTALS)}),
-        dg.AssetSpec("ground_truth", description="Simulated firm only: latent state and true "
-                     "large-loss probability per trader-day. Never a model input.",
-                     kinds={"parquet"}, owners=_OWNERS, skippable=True,
-                     metadata={"dagster/column_schema": column_schema(GROUND_TRUTH)}),
-    ],
-    check_specs=[_check_spec(n, "raw_fills") for n in FILLS_CHECKS]
-    + [_check_spec(n, "raw_totals") for n in TOTALS_CHECKS],
-    partitions_def=date_partitions,
-    backfill_policy=single_run,
-    group_name="ingest",
-    can_subset=False,
-)
-def raw_trades(context: dg.AssetExecutionContext, lake: LakeResource, source: TradeSource):
+def _raw_trades(context: dg.AssetExecutionContext, lake: LakeResource, source: TradeSource):
     """Fetch the run's dates from the source in chunks, validate, and replace their partitions
     (all of them or, when a blocking check fails, none)."""
-    dates = [dt.date.fromisoformat(k) for k in context.partition_keys]
+    dates = partition_dates(context)
     origin = source.build()
     try:
         stats = ingest_batches(origin.iter_batches(dates), lake.lake, dates, source.calendar,
@@ -116,3 +93,29 @@ def trader_registry(context: dg.AssetExecutionContext, lake: LakeResource) -> dg
         "traders": len(ids), "new_traders": len(new),
         "new_trader_ids": ", ".join(new[:50]) + (" …" if len(new) > 50 else ""),
         "registry": markdown_table(registry), "path": dg.MetadataValue.path(str(path))})
+
+
+def build_ingest_assets(date_partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    """The date-partitioned ingest assets on ``date_partitions``."""
+    raw_trades = dg.multi_asset(
+        name="raw_trades",
+        specs=[
+            dg.AssetSpec("raw_fills", description="Every fill of every trader, canonical schema, "
+                         "one partition per trading date.", kinds={"parquet"}, owners=_OWNERS,
+                         metadata={"dagster/column_schema": column_schema(FILLS)}),
+            dg.AssetSpec("raw_totals", description="Daily totals per trader (reported, or derived "
+                         "from the fills where the source has none).", kinds={"parquet"},
+                         owners=_OWNERS, metadata={"dagster/column_schema": column_schema(TOTALS)}),
+            dg.AssetSpec("ground_truth", description="Simulated firm only: latent state and true "
+                         "large-loss probability per trader-day. Never a model input.",
+                         kinds={"parquet"}, owners=_OWNERS, skippable=True,
+                         metadata={"dagster/column_schema": column_schema(GROUND_TRUTH)}),
+        ],
+        check_specs=[_check_spec(n, "raw_fills") for n in FILLS_CHECKS]
+        + [_check_spec(n, "raw_totals") for n in TOTALS_CHECKS],
+        partitions_def=date_partitions,
+        backfill_policy=single_run,
+        group_name="ingest",
+        can_subset=False,
+    )(_raw_trades)
+    return [raw_trades]

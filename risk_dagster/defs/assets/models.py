@@ -11,9 +11,8 @@ import pandas as pd
 
 from risk_dagster.defs.metadata import markdown_table
 from risk_dagster.defs.partitions import single_run, trader_partitions
-from risk_dagster.defs.resources import LakeResource, ModelSettings
+from risk_dagster.defs.resources import EvaluationSettings, LakeResource, ModelSettings
 from risk_dagster.evaluation import (
-    EvaluationConfig,
     evaluate,
     select_champions,
     write_reports,
@@ -107,11 +106,12 @@ def _read_truth(lake) -> pd.DataFrame | None:
     "counterfactual size cuts vs the rules baseline, oracle capture on the simulator) and the "
     "champion of each trader.",
 )
-def model_evaluation(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
+def model_evaluation(context: dg.AssetExecutionContext, lake: LakeResource,
+                     evaluation_settings: EvaluationSettings) -> dg.MaterializeResult:
     predictions = read_predictions(lake.lake)
     labels = lake.lake.read_df("risk_labels", "date")
     models_root = lake.root / MODELS_DIR
-    cfg = EvaluationConfig()
+    cfg = evaluation_settings.config()
     evaluation = champions = truth = None
     if len(predictions):
         truth = _read_truth(lake.lake)

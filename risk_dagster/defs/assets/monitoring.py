@@ -8,10 +8,9 @@ far under Dagster's ~100k limit, and a daily check is what detects a change with
 import dagster as dg
 import pandas as pd
 
-from risk_dagster.defs.assets.features import run_dates, write_dates
-from risk_dagster.defs.assets.recommendations import read_feature_history
+from risk_dagster.core.tables import read_feature_history, write_dates
 from risk_dagster.defs.metadata import markdown_table
-from risk_dagster.defs.partitions import date_partitions, single_run
+from risk_dagster.defs.partitions import partition_dates, single_run
 from risk_dagster.defs.resources import LakeResource, MonitoringSettings, TradeSource
 from risk_dagster.models.fleet import MODELS_DIR
 from risk_dagster.monitoring.champions import (DriftCache, champion_drift_report,
@@ -20,21 +19,12 @@ from risk_dagster.monitoring.champions import (DriftCache, champion_drift_report
 REPORTS_DIR = "reports"
 
 
-@dg.asset(
-    deps=["trader_features", "risk_labels", "model_evaluation"], partitions_def=date_partitions,
-    backfill_policy=single_run, group_name="monitoring", kinds={"evidently", "parquet"},
-    owners=["team:risk-engineering"],
-    description="Per trader: KS drift of the champion's features and predictions (p-values "
-    "calibrated on the training window) and a shift test of its activity and size given its "
-    "state, Benjamini-Hochberg across all tests; live AUC/Brier decay; whether to retrain. "
-    "Evidently HTML reports for drifted traders.",
-)
-def drift_report(context: dg.AssetExecutionContext, lake: LakeResource, source: TradeSource,
-                 monitoring: MonitoringSettings) -> dg.MaterializeResult:
+def _drift_report(context: dg.AssetExecutionContext, lake: LakeResource, source: TradeSource,
+                  monitoring: MonitoringSettings) -> dg.MaterializeResult:
     cfg = monitoring.config()
     labels = lake.lake.read_df("risk_labels", "date")
     last_retrain = last_drift_retrains(lake.lake)
-    dates = run_dates(context)
+    dates = partition_dates(context)
     # read once for the whole range: every trader with a row on any of its dates
     history = read_feature_history(lake.lake, max(dates), since=min(dates))
     frames, cache = [], DriftCache()  # champions and reference calibrations, for every date
@@ -69,3 +59,18 @@ def _per_trader(checked: pd.DataFrame, top: int = 25):
     if checked.empty:
         return checked
     return checked.sort_values("drift_score", ascending=False)[cols].head(top).round(4)
+
+
+def build_monitoring_assets(date_partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    """The drift report on ``date_partitions``."""
+    drift_report = dg.asset(
+        name="drift_report",
+        deps=["trader_features", "risk_labels", "model_evaluation"], partitions_def=date_partitions,
+        backfill_policy=single_run, group_name="monitoring", kinds={"evidently", "parquet"},
+        owners=["team:risk-engineering"],
+        description="Per trader: KS drift of the champion's features and predictions (p-values "
+        "calibrated on the training window) and a shift test of its activity and size given its "
+        "state, Benjamini-Hochberg across all tests; live AUC/Brier decay; whether to retrain. "
+        "Evidently HTML reports for drifted traders.",
+    )(_drift_report)
+    return [drift_report]

@@ -12,9 +12,14 @@ import dagster as dg
 import pandas as pd
 
 from risk_dagster.core.calendar import sessions
-from risk_dagster.defs.assets.features import run_dates, write_dates
+from risk_dagster.core.tables import (
+    read_feature_history,
+    read_latest_features,
+    read_pnl_history,
+    write_dates,
+)
 from risk_dagster.defs.metadata import markdown_table
-from risk_dagster.defs.partitions import date_partitions, single_run
+from risk_dagster.defs.partitions import partition_dates, single_run
 from risk_dagster.defs.resources import (
     LakeResource,
     NotifierResource,
@@ -35,7 +40,6 @@ from risk_dagster.recommendations.outputs import append_history, write_live_outp
 from risk_dagster.scoring import score_with_champions
 
 _OWNERS = ["team:risk-desk"]
-HISTORY_SESSIONS = 60  # daily P&L history the rules need (6-week Sharpe, loss streaks)
 PUBLISH_CHECKS = ["check_every_active_trader_once", "check_values_in_range",
                   "check_hard_limits_enforced", "check_model_freshness", "check_data_freshness"]
 
@@ -43,46 +47,6 @@ PUBLISH_CHECKS = ["check_every_active_trader_once", "check_values_in_range",
 def next_session(calendar: str, day: dt.date) -> dt.date:
     """The session the morning's recommendations are for."""
     return sessions(calendar, day + dt.timedelta(days=1), day + dt.timedelta(days=10))[0].date()
-
-
-def _query(lake, view: str, sql: str, params: list) -> pd.DataFrame:
-    frame = lake.connect([view]).execute(sql, params).df()
-    frame["trade_date"] = pd.to_datetime(frame["trade_date"]).dt.date
-    return frame
-
-
-def read_feature_history(lake, day: dt.date, columns: list[str] | None = None, *,
-                         since: dt.date | None = None) -> pd.DataFrame:
-    """Feature rows up to ``day`` of the traders that have a row on ``day`` (or, with ``since``,
-    on any date from ``since`` to ``day``): every column, or only ``columns``, which must be
-    names from the feature catalog."""
-    if columns is None:
-        select = "*"
-    else:
-        known = set(feature_catalog()["name"])
-        unknown = [c for c in columns if c not in known]
-        if unknown:
-            raise ValueError(f"not feature names: {unknown}")
-        select = ", ".join(["trade_date", "trader_id", *(f'"{c}"' for c in columns)])
-    return _query(lake, "trader_features",
-                  f"SELECT {select} FROM trader_features WHERE trade_date <= ? AND trader_id IN "
-                  "(SELECT trader_id FROM trader_features WHERE trade_date BETWEEN ? AND ?) "
-                  "ORDER BY trade_date, trader_id", [day, since or day, day])
-
-
-def read_latest_features(lake, day: dt.date) -> pd.DataFrame:
-    """Every feature of every trader with a row on ``day`` (one row each): that one partition."""
-    frame = lake.read_df("trader_features", "date", [day.isoformat()])
-    frame["trade_date"] = pd.to_datetime(frame["trade_date"]).dt.date
-    return frame.sort_values("trader_id", ignore_index=True)
-
-
-def read_pnl_history(lake, day: dt.date, calendar: str) -> pd.DataFrame:
-    first = sessions(calendar, day - dt.timedelta(days=HISTORY_SESSIONS * 2), day)[-HISTORY_SESSIONS]
-    return _query(lake, "trader_day_panel",
-                  "SELECT trade_date, trader_id, net_pnl FROM trader_day_panel "
-                  "WHERE trade_date BETWEEN ? AND ? ORDER BY trade_date, trader_id",
-                  [first.date(), day])
 
 
 def score_day(lake_root, lake, day: dt.date) -> tuple[pd.DataFrame, dict]:
@@ -98,16 +62,8 @@ def score_day(lake_root, lake, day: dt.date) -> tuple[pd.DataFrame, dict]:
                     "champion_trained_after_date": in_sample}
 
 
-@dg.asset(
-    deps=["trader_features", "model_evaluation"], partitions_def=date_partitions,
-    backfill_policy=single_run, group_name="recommendations", kinds={"lightgbm", "parquet"},
-    owners=_OWNERS,
-    description="Each active trader scored with its current champion for the next session: "
-    "calibrated large-loss probability, expected P&L, 5% VaR, risk score 0-100, model version, "
-    "top reasons in plain words (from LightGBM pred_contrib).",
-)
-def risk_scores(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
-    started, dates, frames, notes = time.perf_counter(), run_dates(context), [], {}
+def _risk_scores(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
+    started, dates, frames, notes = time.perf_counter(), partition_dates(context), [], {}
     for day in dates:
         scores, notes = score_day(lake.root, lake.lake, day)
         frames.append(scores)
@@ -132,27 +88,17 @@ def _notify(notifier: NotifierResource, day: dt.date, recs: pd.DataFrame, summar
     return {c.channel: c.status for c in result.channels}
 
 
-@dg.asset(
-    deps=["risk_scores", "trader_day_panel"], partitions_def=date_partitions,
-    backfill_policy=single_run, group_name="recommendations", kinds={"plotly", "csv"},
-    owners=_OWNERS,
-    check_specs=[dg.AssetCheckSpec(n, asset="trade_recommendations", blocking=True)
-                 for n in PUBLISH_CHECKS],
-    description="Per trader: level (normal / warn / reduce / close-only / halt), size multiplier, "
-    "daily loss limit, max position notional and reasons, with hard rules overriding the model; "
-    "published to <data>/live/<date>/ only when every blocking check passes.",
-)
-def trade_recommendations(context: dg.AssetExecutionContext, lake: LakeResource,
-                          source: TradeSource, recommendation_settings: RecommendationSettings,
-                          notifier: NotifierResource):
+def _trade_recommendations(context: dg.AssetExecutionContext, lake: LakeResource,
+                           source: TradeSource, recommendation_settings: RecommendationSettings,
+                           notifier: NotifierResource):
     cfg = recommendation_settings.to_config()
     published, counts = [], {}
-    for day in run_dates(context):
+    for day in partition_dates(context):
         started = time.perf_counter()
         today = next_session(source.calendar, day)
         scores = lake.lake.read_df("risk_scores", "date", [day.isoformat()])
         features = read_latest_features(lake.lake, day)  # the rules read each trader's latest row
-        pnl = read_pnl_history(lake.lake, day, source.calendar)
+        pnl = read_pnl_history(lake.lake, day, source.calendar, cfg.history_sessions)
         recs, summary = recommend(scores, features, pnl, cfg, today=today, calendar=source.calendar)
         active = scores["trader_id"].tolist()
         checks = publish_checks(recs, active, cfg, today=today, calendar=source.calendar)
@@ -179,3 +125,28 @@ def trade_recommendations(context: dg.AssetExecutionContext, lake: LakeResource,
         result = next(c for c in checks if c.name == name)
         yield dg.AssetCheckResult(check_name=name, passed=result.passed,
                                   metadata={"detail": result.detail})
+
+
+def build_recommendation_assets(date_partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    """Risk scores and trade recommendations on ``date_partitions``."""
+    risk_scores = dg.asset(
+        name="risk_scores",
+        deps=["trader_features", "model_evaluation"], partitions_def=date_partitions,
+        backfill_policy=single_run, group_name="recommendations", kinds={"lightgbm", "parquet"},
+        owners=_OWNERS,
+        description="Each active trader scored with its current champion for the next session: "
+        "calibrated large-loss probability, expected P&L, 5% VaR, risk score 0-100, model version, "
+        "top reasons in plain words (from LightGBM pred_contrib).",
+    )(_risk_scores)
+    trade_recommendations = dg.asset(
+        name="trade_recommendations",
+        deps=[risk_scores, "trader_day_panel"], partitions_def=date_partitions,
+        backfill_policy=single_run, group_name="recommendations", kinds={"plotly", "csv"},
+        owners=_OWNERS,
+        check_specs=[dg.AssetCheckSpec(n, asset="trade_recommendations", blocking=True)
+                     for n in PUBLISH_CHECKS],
+        description="Per trader: level (normal / warn / reduce / close-only / halt), size multiplier, "
+        "daily loss limit, max position notional and reasons, with hard rules overriding the model; "
+        "published to <data>/live/<date>/ only when every blocking check passes.",
+    )(_trade_recommendations)
+    return [risk_scores, trade_recommendations]

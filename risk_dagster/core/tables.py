@@ -1,0 +1,79 @@
+"""Readers and writers of the lake tables that several assets (and the benches) share: the
+trader-day panel, the feature table, daily P&L history, and date-partition writes.
+
+Domain code only (no Dagster). Every ``trade_date`` comes back as a ``datetime.date``; SQL takes
+parameters, and column names are checked against the stored table before they reach SQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from risk_dagster.core.calendar import sessions
+from risk_dagster.core.lake import Lake
+
+_KEYS = ("trade_date", "trader_id")
+
+
+def write_dates(lake: Lake, asset: str, frame: pd.DataFrame, dates: list[dt.date]) -> None:
+    """Replace the partitions of ``dates`` (dates without rows become empty partitions)."""
+    groups = dict(tuple(frame.groupby("trade_date", sort=False))) if len(frame) else {}
+    empty = frame.iloc[0:0]
+    with lake.staged() as stage:
+        for day in dates:
+            stage.write(asset, "date", day.isoformat(), groups.get(day, empty))
+
+
+def _query(lake: Lake, view: str, sql: str, params: list) -> pd.DataFrame:
+    frame = lake.connect([view]).execute(sql, params).df()
+    frame["trade_date"] = pd.to_datetime(frame["trade_date"]).dt.date
+    return frame
+
+
+def read_panel(lake: Lake, until: dt.date | None = None) -> pd.DataFrame:
+    """The stored panel (every date, or every date up to ``until``), ordered by date and trader."""
+    sql, params = "SELECT * FROM trader_day_panel", []
+    if until is not None:
+        sql += " WHERE trade_date <= ?"
+        params = [until]
+    return _query(lake, "trader_day_panel", sql + " ORDER BY trade_date, trader_id", params)
+
+
+def read_feature_history(lake: Lake, day: dt.date, columns: list[str] | None = None, *,
+                         since: dt.date | None = None) -> pd.DataFrame:
+    """Feature rows up to ``day`` of the traders that have a row on ``day`` (or, with ``since``,
+    on any date from ``since`` to ``day``): every column, or only ``columns``, which must be
+    feature columns of the stored table (the feature catalog's names)."""
+    con = lake.connect(["trader_features"])
+    if columns is None:
+        select = "*"
+    else:
+        stored = {r[0] for r in con.execute("DESCRIBE trader_features").fetchall()} - set(_KEYS)
+        unknown = [c for c in columns if c not in stored]
+        if unknown:
+            raise ValueError(f"not feature names: {unknown}")
+        select = ", ".join([*_KEYS, *(f'"{c}"' for c in columns)])
+    frame = con.execute(
+        f"SELECT {select} FROM trader_features WHERE trade_date <= ? AND trader_id IN "
+        "(SELECT trader_id FROM trader_features WHERE trade_date BETWEEN ? AND ?) "
+        "ORDER BY trade_date, trader_id", [day, since or day, day]).df()
+    frame["trade_date"] = pd.to_datetime(frame["trade_date"]).dt.date
+    return frame
+
+
+def read_latest_features(lake: Lake, day: dt.date) -> pd.DataFrame:
+    """Every feature of every trader with a row on ``day`` (one row each): that one partition."""
+    frame = lake.read_df("trader_features", "date", [day.isoformat()])
+    frame["trade_date"] = pd.to_datetime(frame["trade_date"]).dt.date
+    return frame.sort_values("trader_id", ignore_index=True)
+
+
+def read_pnl_history(lake: Lake, day: dt.date, calendar: str, n_sessions: int) -> pd.DataFrame:
+    """Daily net P&L (USD) of every trader over the last ``n_sessions`` sessions up to ``day``."""
+    first = sessions(calendar, day - dt.timedelta(days=n_sessions * 2), day)[-n_sessions]
+    return _query(lake, "trader_day_panel",
+                  "SELECT trade_date, trader_id, net_pnl FROM trader_day_panel "
+                  "WHERE trade_date BETWEEN ? AND ? ORDER BY trade_date, trader_id",
+                  [first.date(), day])
