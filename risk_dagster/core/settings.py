@@ -32,6 +32,8 @@ class Settings:
     notify / webhook_url: notifications to the desk, off unless ``RISK_NOTIFY=1``
         (``RISK_WEBHOOK_URL``: a Slack-compatible webhook).
     log_level: console log level of runs started by the CLI (every event stays in the run log).
+    dask_scheduler: address of a Dask scheduler (``tcp://host:8786``) to train traders on;
+        None trains them in a local process pool (``RISK_DASK_SCHEDULER``).
     """
 
     data_dir: Path = Path("data")
@@ -45,6 +47,7 @@ class Settings:
     notify: bool = False
     webhook_url: str | None = None
     log_level: str = "WARNING"
+    dask_scheduler: str | None = None
 
     @property
     def is_24_7(self) -> bool:
@@ -71,6 +74,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         notify=env.get("RISK_NOTIFY") == "1",
         webhook_url=env.get("RISK_WEBHOOK_URL") or None,
         log_level=env.get("RISK_LOG_LEVEL", base.log_level),
+        dask_scheduler=env.get("RISK_DASK_SCHEDULER") or base.dask_scheduler,
     )
 
 
@@ -89,6 +93,8 @@ def to_environ(settings: Settings) -> dict[str, str]:
         "RISK_NOTIFY": "1" if settings.notify else "0",
         "RISK_LOG_LEVEL": settings.log_level,
     }
+    if settings.dask_scheduler:
+        env["RISK_DASK_SCHEDULER"] = settings.dask_scheduler
     if settings.webhook_url:
         env["RISK_WEBHOOK_URL"] = settings.webhook_url
     return env

@@ -10,6 +10,7 @@ from risk_dagster.defs.assets import build_date_assets
 from risk_dagster.defs.assets import features as feature_assets
 from risk_dagster.defs.assets import models as model_assets
 from risk_dagster.defs.assets.ingest import trader_registry
+from risk_dagster.defs.compute import DaskCompute, LocalPoolCompute
 from risk_dagster.defs.jobs import (
     daily_pipeline_job,
     inbox_ingest_job,
@@ -47,6 +48,8 @@ def build_resources(settings: Settings) -> dict:
             sim_changes=list(settings.sim_changes),
         ),
         "models": ModelSettings(),
+        "compute": (DaskCompute(scheduler_address=settings.dask_scheduler)
+                    if settings.dask_scheduler else LocalPoolCompute()),
         "monitoring": MonitoringSettings(),
         "evaluation_settings": EvaluationSettings(),
         "recommendation_settings": RecommendationSettings(

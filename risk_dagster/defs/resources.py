@@ -102,7 +102,7 @@ class ModelSettings(dg.ConfigurableResource):
     """Training knobs a user may tune from the UI; unset ones keep TrainingConfig's defaults.
 
     optuna_storage: None (memory), ``journal:<path>`` or a database URL. cutoff: the last label
-    date (YYYY-MM-DD) the serving fit may use. workers: processes training traders in parallel.
+    date (YYYY-MM-DD) the serving fit may use. Where traders train: the ``compute`` resource.
     """
 
     n_trials: int | None = None
@@ -112,12 +112,11 @@ class ModelSettings(dg.ConfigurableResource):
     min_train_sessions: int | None = None
     optuna_storage: str | None = None
     cutoff: str | None = None
-    workers: int = 2
 
     def training_config(self):
         from risk_dagster.models import TrainingConfig
 
-        values = _overrides(self, exclude=("workers",))
+        values = _overrides(self)
         if "cutoff" in values:
             values["cutoff"] = dt.date.fromisoformat(values["cutoff"])
         return TrainingConfig(**values)

@@ -1,5 +1,6 @@
 """Training many traders: read their features and labels from the lake, train every candidate
-family, store the models and the out-of-sample predictions; spread over worker processes.
+family, store the models and the out-of-sample predictions; spread over a ``compute.Pool``
+(this process, local worker processes or a Dask cluster).
 
 Workers receive only trader ids and paths and return small summary dicts: each reads its own
 traders' rows from Parquet and writes its results to the lake and the model store itself.
@@ -8,14 +9,13 @@ traders' rows from Parquet and writes its results to the lake and the model stor
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing as mp
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pandas as pd
 
 from risk_dagster.core.lake import Lake
+from risk_dagster.models.compute import Pool, peak_rss_mb
 from risk_dagster.models.config import TrainingConfig
 from risk_dagster.models.storage import save_model
 from risk_dagster.models.training import train_candidates
@@ -92,22 +92,34 @@ def _train_group(data_dir: str, trader_ids: list[str], cfg: TrainingConfig) -> l
         paths = {fam: save_model(m, Path(data_dir) / MODELS_DIR)
                  for fam, m in result.final_models.items()}
         lake.write(TRADER_PREDICTIONS, "trader", tid, result.oos_predictions)
-        out.append(_summary(tid, result, paths, time.perf_counter() - started))
+        out.append({**_summary(tid, result, paths, time.perf_counter() - started),
+                    "peak_rss_mb": peak_rss_mb()})
     return out
 
 
+def trader_groups(trader_ids: list[str], tasks: int) -> list[list[str]]:
+    """``trader_ids`` dealt round-robin into at most ``tasks`` non-empty groups (one task each:
+    one read of the lake per group, and long and short histories mixed in every group)."""
+    tasks = max(1, min(tasks, len(trader_ids)))
+    return [list(trader_ids[i::tasks]) for i in range(tasks)]
+
+
 def train_traders(data_dir: str, trader_ids: list[str], cfg: TrainingConfig, *,
-                  workers: int = 2) -> list[dict]:
-    """Train every trader in ``trader_ids`` (round-robin over ``workers`` processes). Raises
-    ``TraderTrainingError`` naming the traders that failed, after training all the others."""
-    if workers <= 1 or len(trader_ids) <= 1:
-        summaries = _train_group(data_dir, list(trader_ids), cfg)
+                  pool: Pool | None = None, tasks_per_slot: int = 1) -> list[dict]:
+    """Train every trader in ``trader_ids`` through ``pool`` (None: in this process), in
+    ``pool.slots * tasks_per_slot`` tasks; returns one summary per trader, in ``trader_ids``
+    order. The results do not depend on the pool or the grouping: each trader is trained alone
+    on its own rows with its own seeds. Raises ``TraderTrainingError`` naming the traders that
+    failed, after training all the others."""
+    pool = pool or Pool(None, 1, "in-process")
+    groups = trader_groups(list(trader_ids), pool.slots * tasks_per_slot)
+    if pool.executor is None:
+        parts = [_train_group(data_dir, group, cfg) for group in groups]
     else:
-        groups = [list(trader_ids[i::workers]) for i in range(workers)]
-        # spawn, not fork: the parent may be a threaded Dagster process
-        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
-            parts = list(pool.map(_train_group, [data_dir] * workers, groups, [cfg] * workers))
-        summaries = [s for part in parts for s in part]
+        futures = [pool.executor.submit(_train_group, data_dir, group, cfg) for group in groups]
+        parts = [future.result() for future in futures]
+    rank = {tid: i for i, tid in enumerate(trader_ids)}
+    summaries = sorted((s for part in parts for s in part), key=lambda s: rank[s["owner"]])
     failed = {s["owner"]: s["error"] for s in summaries if "error" in s}
     if failed:
         raise TraderTrainingError(failed, [s for s in summaries if "error" not in s])

@@ -17,7 +17,7 @@ from threadpoolctl import threadpool_limits
 from risk_dagster.models.baselines import fit_logistic, fit_rules
 from risk_dagster.models.config import KEY_COLUMNS, POOLED, RULE_FEATURES, TrainingConfig
 from risk_dagster.models.frames import (
-    feature_columns, fingerprint, normalize_by_trader, training_frame,
+    feature_columns, fingerprint, is_sorted, normalize_by_trader, training_frame,
 )
 from risk_dagster.models.lgbm import subsample_rows, fit_lgbm
 from risk_dagster.models.metrics import oos_metrics
@@ -95,6 +95,15 @@ def _fit_trader(train: pd.DataFrame, run: _Run, tag: str) -> tuple[dict, dict]:
     return models, info
 
 
+def pooled_design(history: pd.DataFrame, columns: list[str], cfg: TrainingConfig) -> pd.DataFrame:
+    """The pooled model's design: the keys, then ``columns`` as z-scores against each trader's
+    own past (``normalize_by_trader``), float64, one row per ``history`` row."""
+    design = normalize_by_trader(history, columns, cfg.norm_min_periods)
+    for i, key in enumerate(KEY_COLUMNS):  # insert: no copy of the z-score block
+        design.insert(i, key, history[key].to_numpy())
+    return design
+
+
 def _predict_rows(model, history: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
     """Predictions for ``rows`` (keys), computed over the owner's full feature history so that
     trailing and expanding statistics are the ones serving would see."""
@@ -135,13 +144,10 @@ def _train_candidates(
 ) -> CandidateResult:
     pooled = trader_id is None
     history = features if pooled else features[features["trader_id"] == trader_id]
-    history = history.sort_values(list(KEY_COLUMNS)).reset_index(drop=True)
+    if not (is_sorted(history) and history.index.equals(pd.RangeIndex(len(history)))):
+        history = history.sort_values(list(KEY_COLUMNS)).reset_index(drop=True)
     columns = feature_columns(history)
-    design = history
-    if pooled:
-        z = normalize_by_trader(history, columns, cfg.norm_min_periods)
-        design = pd.concat([history[list(KEY_COLUMNS)], z], axis=1)
-    data = training_frame(design, labels)
+    data = training_frame(pooled_design(history, columns, cfg) if pooled else history, labels)
     run = _Run(cfg, POOLED if pooled else trader_id, columns, fingerprint(data)[:12],
                make_storage(cfg.optuna_storage))
     fit_fn = _fit_pooled if pooled else _fit_trader

@@ -12,6 +12,7 @@ import pytest
 from risk_dagster.core.lake import Lake
 from risk_dagster.defs.assets import models as ma
 from risk_dagster.defs.assets.ingest import trader_registry
+from risk_dagster.defs.compute import LocalPoolCompute
 from risk_dagster.defs.partitions import TRADER_PARTITIONS_NAME
 from risk_dagster.defs.resources import (EvaluationSettings, LakeResource, ModelSettings,
                                          MonitoringSettings, NotifierResource,
@@ -35,7 +36,8 @@ def _resources(root, **model_kw):
         "source": TradeSource(kind="simulator", data_dir=str(root), sim_traders=8,
                               sim_start=START.isoformat(), sim_end=END.isoformat(),
                               sim_changes=[f"{CHANGE}:trader_behaviour:{'+'.join(AFFECTED)}"]),
-        "models": ModelSettings(n_trials=3, pooled_n_trials=2, n_folds=2, workers=1, **model_kw),
+        "models": ModelSettings(n_trials=3, pooled_n_trials=2, n_folds=2, **model_kw),
+        "compute": LocalPoolCompute(workers=1),
         "monitoring": MonitoringSettings(),
         "evaluation_settings": EvaluationSettings(),
         "recommendation_settings": RecommendationSettings(),

@@ -13,7 +13,7 @@ def test_unset_settings_keep_the_domain_defaults():
 
 
 def test_settings_override_what_they_set():
-    cfg = ModelSettings(n_trials=3, cutoff="2024-09-30", workers=1).training_config()
+    cfg = ModelSettings(n_trials=3, cutoff="2024-09-30").training_config()
     assert cfg.n_trials == 3 and cfg.cutoff == dt.date(2024, 9, 30)
     assert cfg.n_folds == TrainingConfig().n_folds
     rec = RecommendationSettings(kill_switch_share=0.02, periods_per_year=365).to_config()

@@ -20,7 +20,7 @@ def test_one_traders_failure_does_not_stop_the_others(tmp_path, monkeypatch, syn
     monkeypatch.setattr(fleet, "read_training_data", lambda lake, ids: (features, labels))
     monkeypatch.setattr(fleet, "train_candidates", train)
     with pytest.raises(fleet.TraderTrainingError) as err:
-        fleet.train_traders(str(tmp_path), ["T0001", "T0002", "T0003"], fast_cfg, workers=1)
+        fleet.train_traders(str(tmp_path), ["T0001", "T0002", "T0003"], fast_cfg)
     assert err.value.failed == {"T0002": "ValueError: one class in the fit rows"}
     assert [s["owner"] for s in err.value.trained] == ["T0001", "T0003"]
     assert "T0002: ValueError" in str(err.value) and "1 of 3 traders" in str(err.value)

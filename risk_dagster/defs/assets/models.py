@@ -9,6 +9,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
+from risk_dagster.defs.compute import ComputeResource
 from risk_dagster.defs.metadata import markdown_table
 from risk_dagster.defs.partitions import single_run, trader_partitions
 from risk_dagster.defs.resources import EvaluationSettings, LakeResource, ModelSettings
@@ -55,12 +56,14 @@ def pooled_model(lake: LakeResource, models: ModelSettings) -> dg.MaterializeRes
     description="Per trader: logistic and rules baselines and, with enough history, a LightGBM; "
     "out-of-sample predictions from purged walk-forward folds.",
 )
-def trader_models(context: dg.AssetExecutionContext, lake: LakeResource,
-                  models: ModelSettings) -> dg.MaterializeResult:
+def trader_models(context: dg.AssetExecutionContext, lake: LakeResource, models: ModelSettings,
+                  compute: ComputeResource) -> dg.MaterializeResult:
     traders = list(context.partition_keys)
     started = time.perf_counter()
-    summaries = train_traders(str(lake.root), traders, models.training_config(),
-                              workers=models.workers)
+    with compute.pool() as pool:
+        context.log.info(f"training {len(traders)} traders on {pool.name}")
+        summaries = train_traders(str(lake.root), traders, models.training_config(), pool=pool,
+                                  tasks_per_slot=compute.tasks_per_slot)
     _log_drift_retrain(context, lake, traders)
     table = pd.DataFrame([{"trader_id": s["owner"], "families": ",".join(s["families"]),
                            "seconds": s["seconds"], "oos_rows": s["oos_rows"],
@@ -68,6 +71,8 @@ def trader_models(context: dg.AssetExecutionContext, lake: LakeResource,
                           for s in summaries])
     return dg.MaterializeResult(metadata={
         "traders": len(traders), "seconds": round(time.perf_counter() - started, 1),
+        "compute": pool.name,
+        "worker_peak_rss_mb": max((s["peak_rss_mb"] or 0.0 for s in summaries), default=0.0),
         "with_trader_lgbm": int(table["families"].str.contains("trader_lgbm").sum()),
         "per_trader": markdown_table(table, max_rows=50)})
 
