@@ -6,7 +6,7 @@
 Targets (issue): <= 3 min for 40 traders, <= 30 min for 500 traders, on 2 cores. Runs the real
 training path of the weekly job with ``TrainingConfig()`` defaults (the ``ModelSettings``
 defaults): ``train_pooled(data_dir, cfg)`` then ``train_traders(data_dir, traders, cfg,
-workers=2)``, in a child process (peak RSS: that process, and the largest spawned worker).
+pool=local_pool(2))``, in a child process (peak RSS: that process, and the largest spawned worker).
 The lake (raw, panel, features, labels) is built once by ``bench.firm_lake`` and reused.
 
 Trials: the training API returns no trial counts for the walk-forward folds, so this module
@@ -85,6 +85,7 @@ def _traders(data_dir: str) -> list[str]:
 
 def run(args) -> dict:
     from risk_dagster.models import TrainingConfig
+    from risk_dagster.models.compute import local_pool
     from risk_dagster.models.fleet import train_pooled, train_traders
 
     cfg = TrainingConfig()
@@ -97,7 +98,8 @@ def run(args) -> dict:
     t1 = time.perf_counter()
     rss_pooled = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     load1 = _load()
-    summaries = train_traders(args.data_dir, traders, cfg, workers=args.workers)
+    with local_pool(args.workers) as pool:
+        summaries = train_traders(args.data_dir, traders, cfg, pool=pool)
     t2 = time.perf_counter()
     per_trader = sorted(s["seconds"] for s in summaries)
     return {

@@ -72,6 +72,8 @@ def trader_models(context: dg.AssetExecutionContext, lake: LakeResource, models:
     return dg.MaterializeResult(metadata={
         "traders": len(traders), "seconds": round(time.perf_counter() - started, 1),
         "compute": pool.name,
+        "trader_seconds_sum": round(float(sum(s["seconds"] for s in summaries)), 1),
+        "trader_seconds_max": max((float(s["seconds"]) for s in summaries), default=0.0),
         "worker_peak_rss_mb": max((s["peak_rss_mb"] or 0.0 for s in summaries), default=0.0),
         "with_trader_lgbm": int(table["families"].str.contains("trader_lgbm").sum()),
         "per_trader": markdown_table(table, max_rows=50)})
