@@ -113,6 +113,14 @@ def _predict_rows(model, history: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFr
     return rows[list(KEY_COLUMNS)].merge(pred, on=list(KEY_COLUMNS), how="left")
 
 
+def _rows(data: pd.DataFrame, positions) -> pd.DataFrame:
+    """``data``'s rows at ``positions``, indexed 0..n-1: one copy (a pooled frame is ~0.6 GB at
+    500 traders; ``reset_index`` would make a second)."""
+    part = data.iloc[positions]
+    part.index = pd.RangeIndex(len(part))
+    return part
+
+
 def _training_window(train: pd.DataFrame, cfg: TrainingConfig) -> dict:
     return {
         "first_trade_date": train["trade_date"].min().date().isoformat(),
@@ -154,7 +162,7 @@ def _train_candidates(
 
     preds, details = [], []
     for f in walk_forward_splits(data["trade_date"], data["label_date"], cfg):
-        models, info = fit_fn(data.iloc[f.train_idx].reset_index(drop=True), run, f"fold{f.fold}")
+        models, info = fit_fn(_rows(data, f.train_idx), run, f"fold{f.fold}")
         test = data.iloc[f.test_idx]
         for family, model in models.items():
             preds.append(_predict_rows(model, history, test).assign(model=family, fold=f.fold))
@@ -170,8 +178,8 @@ def _train_candidates(
                             on=list(KEY_COLUMNS), how="left")
         cv[str(family)] = oos_metrics(part, truth)
 
-    final = data if cfg.cutoff is None else data[data["label_date"] <= pd.Timestamp(cfg.cutoff)]
-    final = final.reset_index(drop=True)
+    final = data if cfg.cutoff is None else _rows(
+        data, np.flatnonzero(data["label_date"] <= pd.Timestamp(cfg.cutoff)))
     final_models, final_info = fit_fn(final, run, "final") if len(final) else ({}, {})
     for family, model in final_models.items():
         model.meta = {
