@@ -34,15 +34,16 @@ def vm_hwm_mb() -> float:
 
 def _child(args) -> dict:
     from risk_dagster.models import TrainingConfig
-    from risk_dagster.models.fleet import read_training_data, train_pooled
+    from risk_dagster.models.fleet import train_pooled
     from risk_dagster.core.lake import Lake
 
     overrides = {k: v for k, v in (("pooled_n_trials", args.pooled_trials),
                                    ("n_folds", args.folds)) if v is not None}
     cfg = TrainingConfig(**overrides)
-    features, _ = read_training_data(Lake(args.data_dir))
-    shape = features.shape
-    del features
+    con = Lake(args.data_dir).connect(["trader_features"])
+    shape = (con.execute("SELECT count(*) FROM trader_features").fetchone()[0],
+             len(con.execute("DESCRIBE trader_features").fetchall()))
+    con.close()
     started = time.perf_counter()
     summary = train_pooled(args.data_dir, cfg)
     return {"seconds": round(time.perf_counter() - started, 1), "rows": shape[0],
