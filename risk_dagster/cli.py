@@ -60,14 +60,13 @@ def _settings(args, **overrides) -> Settings:
 
 
 def _load(settings: Settings):
-    """The definitions built from ``settings`` and the Dagster instance under the data dir."""
-    import dagster as dg
-
+    """The definitions built from ``settings`` and the Dagster instance of its profile, created
+    once under a lock (two commands started together on a fresh data directory)."""
     from risk_dagster.defs.build import build_defs
-    from risk_dagster.pipeline import prepare_dagster_home
+    from risk_dagster.instance import open_instance
 
-    prepare_dagster_home(settings)
-    return build_defs(settings), dg.DagsterInstance.get()
+    instance = open_instance(settings)
+    return build_defs(settings), instance
 
 
 def cmd_demo(args) -> int:

@@ -16,19 +16,7 @@ import dagster as dg
 
 from risk_dagster.core.settings import Settings
 from risk_dagster.defs.partitions import RANGE_END_TAG, RANGE_START_TAG, TRADER_PARTITIONS_NAME
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-
-
-def prepare_dagster_home(settings: Settings) -> Path:
-    """Point DAGSTER_HOME at ``<data>/dagster_home`` (unless set) and install dagster.yaml there."""
-    home = Path(os.environ.get("DAGSTER_HOME") or settings.data_dir / "dagster_home")
-    home.mkdir(parents=True, exist_ok=True)
-    os.environ["DAGSTER_HOME"] = str(home)
-    source = PROJECT_ROOT / "dagster.yaml"
-    target = home / "dagster.yaml"
-    if source.exists() and (not target.exists() or target.read_bytes() != source.read_bytes()):
-        shutil.copyfile(source, target)
-    return home
+from risk_dagster.instance import prepare_dagster_home  # noqa: F401 - its callers import it here
 
 
 @dataclass

@@ -27,6 +27,8 @@ class Settings:
     start_date: first partition of every date-partitioned asset.
     source: where ``raw_fills``/``raw_totals`` come from: ``simulator`` (the embedded firm) or
         ``landing`` (files dropped in ``<data>/inbox/<source>/`` or pulled from an API).
+    instance: the Dagster instance profile: ``local`` (SQLite under DAGSTER_HOME) or ``postgres``
+        (deploy/dagster.postgres.yaml, connection from ``RISK_PG_*``; see risk_dagster/instance.py).
     sim_*: the embedded simulated firm; ``sim_changes`` injects changes to test drift detection
         (``RISK_SIM_CHANGES="2025-06-02:trader_behaviour:T0003+T0007,2025-09-01:market_regime"``).
     notify / webhook_url: notifications to the desk, off unless ``RISK_NOTIFY=1``
@@ -40,6 +42,7 @@ class Settings:
     calendar: str = DEFAULT_CALENDAR
     start_date: dt.date = dt.date(2024, 1, 2)
     source: str = "simulator"
+    instance: str = "local"
     sim_traders: int = 40
     sim_seed: int = 7
     sim_end_date: dt.date = dt.date(2025, 12, 31)
@@ -67,6 +70,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         calendar=env.get("RISK_CALENDAR", base.calendar),
         start_date=_date(env.get("RISK_START_DATE"), base.start_date),
         source=env.get("RISK_SOURCE", base.source),
+        instance=env.get("RISK_INSTANCE", base.instance),
         sim_traders=int(env.get("RISK_SIM_TRADERS", base.sim_traders)),
         sim_seed=int(env.get("RISK_SIM_SEED", base.sim_seed)),
         sim_end_date=_date(env.get("RISK_SIM_END_DATE"), base.sim_end_date),
@@ -86,6 +90,7 @@ def to_environ(settings: Settings) -> dict[str, str]:
         "RISK_CALENDAR": settings.calendar,
         "RISK_START_DATE": settings.start_date.isoformat(),
         "RISK_SOURCE": settings.source,
+        "RISK_INSTANCE": settings.instance,
         "RISK_SIM_TRADERS": str(settings.sim_traders),
         "RISK_SIM_SEED": str(settings.sim_seed),
         "RISK_SIM_END_DATE": settings.sim_end_date.isoformat(),

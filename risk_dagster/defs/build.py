@@ -29,6 +29,7 @@ from risk_dagster.defs.resources import (
     ModelSettings,
     MonitoringSettings,
     NotifierResource,
+    PostgresResource,
     RecommendationSettings,
     TradeSource,
 )
@@ -47,7 +48,9 @@ def build_resources(settings: Settings) -> dict:
             sim_start=settings.start_date.isoformat(), sim_end=settings.sim_end_date.isoformat(),
             sim_changes=list(settings.sim_changes),
         ),
-        "models": ModelSettings(),
+        # The production profile's Optuna studies go to its PostgreSQL (README: Production).
+        "models": ModelSettings(postgres=PostgresResource.from_env()
+                                if settings.instance == "postgres" else None),
         "compute": (DaskCompute(scheduler_address=settings.dask_scheduler)
                     if settings.dask_scheduler else LocalPoolCompute()),
         "monitoring": MonitoringSettings(),

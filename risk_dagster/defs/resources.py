@@ -92,6 +92,39 @@ class TradeSource(dg.ConfigurableResource):
         return self.build().iter_batches(dates)
 
 
+# The production profile's database, as Dagster reads it (deploy/dagster.postgres.yaml): the
+# same variables give Optuna its storage. Field -> environment variable.
+PG_ENV = {"host": "RISK_PG_HOST", "port": "RISK_PG_PORT", "user": "RISK_PG_USER",
+          "password": "RISK_PG_PASSWORD", "db": "RISK_PG_DB"}
+OPTUNA_SCHEMA = "optuna"  # beside Dagster's tables: both keep an `alembic_version` table
+
+
+class PostgresResource(dg.ConfigurableResource):
+    """The PostgreSQL database of the production instance (RISK_INSTANCE=postgres)."""
+
+    host: str
+    port: int
+    user: str
+    password: str = ""
+    db: str
+
+    @classmethod
+    def from_env(cls) -> "PostgresResource":
+        """Fields bound to the ``RISK_PG_*`` variables (resolved at run time; the UI shows the
+        variables' names, never the password)."""
+        return cls(**{field: dg.EnvVar.int(name) if field == "port" else dg.EnvVar(name)
+                      for field, name in PG_ENV.items()})
+
+    def optuna_url(self) -> str:
+        """SQLAlchemy URL of the Optuna studies: this database, schema ``optuna``."""
+        from sqlalchemy.engine import URL
+
+        return URL.create("postgresql+psycopg2", username=self.user, password=self.password or None,
+                          host=self.host, port=self.port, database=self.db,
+                          query={"options": f"-csearch_path={OPTUNA_SCHEMA}"},
+                          ).render_as_string(hide_password=False)
+
+
 def _overrides(resource: dg.ConfigurableResource, exclude: tuple[str, ...] = ()) -> dict:
     """The fields a user set (None means: keep the domain config's documented default, so each
     default lives in one place)."""
@@ -103,6 +136,7 @@ class ModelSettings(dg.ConfigurableResource):
 
     optuna_storage: None (memory), ``journal:<path>`` or a database URL. cutoff: the last label
     date (YYYY-MM-DD) the serving fit may use. Where traders train: the ``compute`` resource.
+    postgres: the production database; Optuna studies go there unless optuna_storage is set.
     """
 
     n_trials: int | None = None
@@ -112,11 +146,14 @@ class ModelSettings(dg.ConfigurableResource):
     min_train_sessions: int | None = None
     optuna_storage: str | None = None
     cutoff: str | None = None
+    postgres: PostgresResource | None = None
 
     def training_config(self):
         from risk_dagster.models import TrainingConfig
 
-        values = _overrides(self)
+        values = _overrides(self, exclude=("postgres",))
+        if self.postgres is not None and "optuna_storage" not in values:
+            values["optuna_storage"] = self.postgres.optuna_url()
         if "cutoff" in values:
             values["cutoff"] = dt.date.fromisoformat(values["cutoff"])
         return TrainingConfig(**values)

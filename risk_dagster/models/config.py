@@ -89,4 +89,8 @@ class TrainingConfig:
         """JSON-safe dict of the config (stored in each model's metadata)."""
         out = asdict(self)
         out["cutoff"] = self.cutoff.isoformat() if self.cutoff else None
+        if self.optuna_storage and "://" in self.optuna_storage:  # no password in metadata
+            from sqlalchemy.engine import make_url
+
+            out["optuna_storage"] = make_url(self.optuna_storage).render_as_string(hide_password=True)
         return out

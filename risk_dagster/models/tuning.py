@@ -8,6 +8,8 @@ journal file (several processes) or a database URL (several machines).
 
 from __future__ import annotations
 
+import contextlib
+
 import lightgbm as lgb
 import numpy as np
 import optuna
@@ -35,8 +37,38 @@ def make_storage(spec: str | None) -> optuna.storages.BaseStorage | str | None:
     if spec.startswith("journal:"):
         return optuna.storages.JournalStorage(JournalFileBackend(spec[len("journal:"):]))
     if "://" in spec:
-        return spec
+        return _rdb_storage(spec)
     raise ValueError(f"unknown optuna storage spec {spec!r}")
+
+
+# Any fixed 64-bit key: pg_advisory_lock serialises the processes creating Optuna's schema.
+_SCHEMA_LOCK_KEY = 7_141_592_653
+
+
+def _rdb_storage(url: str) -> optuna.storages.RDBStorage:
+    """RDB storage at ``url``. On PostgreSQL the schema first on the URL's search_path is created
+    if missing, and Optuna's tables with it, under an advisory lock: trainings started together
+    (trader processes, parallel steps) would otherwise race to create them and one would fail."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    if engine.dialect.name != "postgresql":
+        return optuna.storages.RDBStorage(url)
+    try:
+        with engine.connect() as con:
+            con.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
+            try:
+                schema = con.execute(sa.text("SHOW search_path")).scalar().split(",")[0].strip()
+                if schema and not schema.startswith(('"$user"', "$user")):
+                    quoted = engine.dialect.identifier_preparer.quote(schema.strip('"'))
+                    con.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {quoted}"))
+                    con.commit()
+                return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
+            finally:
+                con.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": _SCHEMA_LOCK_KEY})
+                con.commit()
+    finally:
+        engine.dispose()
 
 
 def lgb_params(kind: str, structure: dict, seed: int) -> dict:
@@ -115,8 +147,9 @@ def tune_classifier(
         trial.set_user_attr("rounds", int(round(np.mean(iters))))
         return float(np.mean(losses))
 
-    if storage is not None and study_name in optuna.get_all_study_names(storage):
-        optuna.delete_study(study_name=study_name, storage=storage)  # a re-run replaces its study
+    if storage is not None:  # a re-run replaces its study
+        with contextlib.suppress(KeyError):  # (listing every study grows with the history)
+            optuna.delete_study(study_name=study_name, storage=storage)
     study = optuna.create_study(
         storage=storage, study_name=study_name, direction="minimize",
         # A third of a small budget for random start-up trials, so TPE still gets most of it.

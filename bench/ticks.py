@@ -1,0 +1,288 @@
+"""Bench: every sensor and schedule tick, and the trader_models page's GraphQL, at 5,000 traders.
+
+    .venv/bin/python bench/ticks.py                          # 5,000 traders, 252 dates, UI query
+    .venv/bin/python bench/ticks.py --traders 500 --no-ui
+
+Builds, in a temporary data directory and a fresh local instance (SQLite; the production profile
+stores the same rows in PostgreSQL):
+- the ``trader`` partitions, added by ``trader_registry`` from a raw_fills table of ``--traders``
+  traders (one ``add_dynamic_partitions`` call; its time is printed),
+- ``--dates`` drift_report partitions, the last one with one row per trader and every trader
+  flagged for retraining (the worst case: a market-wide change),
+- a landing zone with a fills and a totals file per date and ``--inbox`` files waiting in the
+  inbox, and a trader_models materialization per trader (what the UI's partition bar shows).
+Then evaluates each tick as the daemon does (``evaluate_tick`` on a ``build_*_context``) and
+prints one line per tick: seconds and run requests. Dagster gives up on a tick after 60 s.
+With the UI (default), starts ``dagster-webserver`` on the same instance and times the GraphQL
+queries of the trader_models page (PartitionHealthQuery, as the UI sends it, and the partition
+counts), each three times, printing the slowest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+warnings.filterwarnings("ignore")  # Dagster's beta warnings at import
+import dagster as dg  # noqa: E402 - risk_dagster is imported once the environment is set
+
+ROOT = Path(__file__).resolve().parents[1]
+NOW = dt.datetime(2025, 6, 3, 7, 30)  # a Tuesday 07:30 New York: the morning schedules run
+
+PARTITION_HEALTH_QUERY = """
+query PartitionHealthQuery($assetKey: AssetKeyInput!) {
+  assetNodeOrError(assetKey: $assetKey) {
+    ... on AssetNode {
+      id
+      partitionKeysByDimension { name type partitionKeys }
+      assetPartitionStatuses {
+        ... on TimePartitionStatuses { ranges { status startTime endTime startKey endKey } }
+        ... on DefaultPartitionStatuses {
+          materializedPartitions materializingPartitions failedPartitions
+        }
+      }
+    }
+  }
+}"""
+PARTITION_STATS_QUERY = """
+query TraderModelsStats($assetKey: AssetKeyInput!) {
+  assetNodeOrError(assetKey: $assetKey) {
+    ... on AssetNode {
+      id
+      partitionStats { numMaterialized numMaterializing numFailed numPartitions }
+    }
+  }
+  assetOrError(assetKey: $assetKey) {
+    ... on Asset { assetMaterializations(limit: 1) { partition timestamp runId } }
+  }
+}"""
+
+
+def trader_ids(n: int) -> list[str]:
+    return [f"T{i:05d}" for i in range(1, n + 1)]
+
+
+def session_dates(n: int, last: dt.date) -> list[dt.date]:
+    return [d.date() for d in pd.bdate_range(end=last, periods=n)]
+
+
+def build_state(root: Path, instance, traders: list[str], dates: list[dt.date],
+                inbox_files: int = 3, materializations: bool = True) -> dict:
+    """The lake and instance state described in the module docstring; returns timings (s) and
+    the add_dynamic_partitions calls made by trader_registry."""
+    from risk_dagster.core.lake import Lake
+    from risk_dagster.defs.assets.ingest import trader_registry
+    from risk_dagster.defs.resources import LakeResource
+    from risk_dagster.ingest.inbox import INBOX, LANDING
+    from risk_dagster.monitoring.retrain import run_key
+    from risk_dagster.pipeline import RANGE_END_TAG, RANGE_START_TAG
+
+    lake = Lake(root)
+    last = dates[-1]
+    lake.write("raw_fills", "date", last.isoformat(), pd.DataFrame({
+        "trade_date": [last] * len(traders), "trader_id": traders,
+        "fill_id": [f"{t}-1" for t in traders]}))
+
+    calls: list[int] = []
+    add = type(instance).add_dynamic_partitions
+
+    def counting_add(self, partitions_def_name, partition_keys):
+        calls.append(len(partition_keys))
+        return add(self, partitions_def_name, partition_keys)
+
+    type(instance).add_dynamic_partitions = counting_add
+    try:
+        started, cpu = time.perf_counter(), time.process_time()
+        result = dg.materialize([trader_registry], instance=instance,
+                                resources={"lake": LakeResource(data_dir=str(root))})
+        registry_s, registry_cpu = time.perf_counter() - started, time.process_time() - cpu
+    finally:
+        type(instance).add_dynamic_partitions = add
+    assert result.success
+
+    for day in dates[:-1]:
+        lake.write("drift_report", "date", day.isoformat(), pd.DataFrame({
+            "trade_date": [day], "trader_id": [traders[0]], "retrain": [False],
+            "retrain_reason": [None], "retrain_detail": [None], "run_key": [None]}))
+    lake.write("drift_report", "date", last.isoformat(), pd.DataFrame({
+        "trade_date": [last] * len(traders), "trader_id": traders, "status": "ok",
+        "retrain": True, "retrain_reason": "drift",
+        "retrain_detail": "KS on 4 of 30 features (BH at 0.0005); shift test p=0.0001",
+        "run_key": [run_key(t, last, "drift") for t in traders]}))
+
+    stub = pd.DataFrame({"trade_date": [dates[0]], "trader_id": [traders[0]]})
+    for day in dates:
+        for table in ("fills", "totals"):
+            path = root / LANDING / table / f"date={day.isoformat()}" / "propreports-0.parquet"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            stub.to_parquet(path)
+    for i in range(inbox_files):
+        path = root / INBOX / "propreports" / f"fills_{i}.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("Date/Time,Account\n")
+
+    started = time.perf_counter()
+    if materializations:  # what weekly_training_job leaves: one run, one event per trader
+        result = dg.materialize([_trader_models_stub()], instance=instance, tags={
+            RANGE_START_TAG: traders[0], RANGE_END_TAG: traders[-1]})
+        assert result.success
+    return {"registry_s": registry_s, "registry_cpu": registry_cpu, "add_calls": calls,
+            "materializations_s": time.perf_counter() - started}
+
+
+def _trader_models_stub():
+    """An asset with trader_models' key and partitions that only records materializations."""
+    from risk_dagster.defs.partitions import single_run, trader_partitions
+
+    @dg.asset(name="trader_models", group_name="models", partitions_def=trader_partitions,
+              backfill_policy=single_run)
+    def stub(context):
+        return dg.MaterializeResult(metadata={"traders": len(context.partition_keys)})
+
+    return stub
+
+
+def bench_definitions(root: Path):
+    """The project's sensors and schedules with their resources pointed at ``root``."""
+    from risk_dagster.core.settings import load_settings
+    from risk_dagster.definitions import build_resources, defs
+
+    settings = load_settings({**os.environ, "RISK_DATA_DIR": str(root), "RISK_SOURCE": "landing"})
+    return dg.Definitions(jobs=defs.jobs, schedules=defs.schedules, sensors=defs.sensors,
+                          assets=defs.assets, asset_checks=defs.asset_checks,
+                          resources=build_resources(settings))
+
+
+def time_ticks(instance, definitions,
+               now: dt.datetime = NOW) -> list[tuple[str, float, float, int]]:
+    """(tick, wall s, CPU s, run requests) for every sensor and schedule, evaluated as the code
+    server does for the daemon; the sensors twice (first tick without a cursor, then with the
+    cursor it returned). CPU is this process's (a busy machine stretches the wall time)."""
+    from zoneinfo import ZoneInfo
+
+    out = []
+    when = now.replace(tzinfo=ZoneInfo("America/New_York"))
+    for schedule in definitions.schedules:
+        ctx = dg.build_schedule_context(instance_ref=instance.get_ref(),
+                                        scheduled_execution_time=when,
+                                        repository_def=definitions.get_repository_def())
+        started, cpu = time.perf_counter(), time.process_time()
+        data = schedule.evaluate_tick(ctx)
+        out.append((schedule.name, time.perf_counter() - started, time.process_time() - cpu,
+                    len(data.run_requests or [])))
+    for sensor in definitions.sensors:
+        cursor = None
+        for tick in ("first", "next"):
+            # instance_ref, as the code server passes it (it caches the partition look-ups).
+            with dg.build_sensor_context(instance_ref=instance.get_ref(), cursor=cursor,
+                                         definitions=definitions,
+                                         resources=definitions.resources) as ctx:
+                started, cpu = time.perf_counter(), time.process_time()
+                data = sensor.evaluate_tick(ctx)
+            out.append((f"{sensor.name} ({tick} tick)", time.perf_counter() - started,
+                        time.process_time() - cpu, len(data.run_requests or [])))
+            cursor = data.cursor
+    return out
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def time_ui(repeats: int = 3) -> dict[str, float]:
+    """Slowest of ``repeats`` POSTs of each trader_models page query to a dagster-webserver."""
+    import requests
+
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "dagster_webserver", "-m", "risk_dagster.definitions",
+         "-h", "127.0.0.1", "-p", str(port)], env=env, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/graphql"
+    try:
+        deadline = time.time() + 600
+        while time.time() < deadline:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/server_info", timeout=5).ok:
+                    break
+            except requests.ConnectionError:
+                time.sleep(1)
+        variables = {"assetKey": {"path": ["trader_models"]}}
+        out = {}
+        for name, query in (("PartitionHealthQuery", PARTITION_HEALTH_QUERY),
+                            ("partition stats + latest", PARTITION_STATS_QUERY)):
+            times = []
+            for _ in range(repeats):
+                started = time.perf_counter()
+                reply = requests.post(url, json={"query": query, "variables": variables},
+                                      timeout=120)
+                times.append(time.perf_counter() - started)
+                body = reply.json()
+                assert reply.ok and "errors" not in body, str(body)[:500]
+            out[name] = max(times)
+            if name == "PartitionHealthQuery":
+                node = body["data"]["assetNodeOrError"]
+                out["partitions"] = len(node["partitionKeysByDimension"][0]["partitionKeys"])
+                out["materialized"] = len(node["assetPartitionStatuses"]["materializedPartitions"])
+        return out
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--traders", type=int, default=5000)
+    parser.add_argument("--dates", type=int, default=252)
+    parser.add_argument("--inbox", type=int, default=3)
+    parser.add_argument("--no-ui", action="store_true", help="skip the webserver's GraphQL")
+    parser.add_argument("--instance", choices=("local", "postgres"), default="local",
+                        help="instance profile (postgres: set RISK_PG_* to an empty database)")
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench_ticks_"))
+    root, home = tmp / "data", tmp / "dagster_home"
+    # Before importing risk_dagster: the date partitions are built from these at import.
+    os.environ.update(DAGSTER_HOME=str(home), RISK_DATA_DIR=str(root), RISK_SOURCE="landing",
+                      RISK_INSTANCE=args.instance)
+    from risk_dagster.core.settings import load_settings
+    from risk_dagster.instance import open_instance
+
+    instance = open_instance(load_settings())
+    traders = trader_ids(args.traders)
+    dates = session_dates(args.dates, NOW.date() - dt.timedelta(days=1))
+    state = build_state(root, instance, traders, dates, args.inbox)
+    print(f"{args.traders} traders, {args.dates} dates, {args.inbox} inbox files, "
+          f"{args.instance} instance; data {tmp}")
+    print(f"  trader_registry (adds the partitions)    {state['registry_s']:7.2f} s wall "
+          f"{state['registry_cpu']:7.2f} s CPU  add_dynamic_partitions calls: {state['add_calls']}")
+    print(f"  {args.traders} trader_models materializations {state['materializations_s']:7.2f} s "
+          "(setup)")
+    for name, wall, cpu, requests in time_ticks(instance, bench_definitions(root)):
+        print(f"  {name:<40} {wall:7.2f} s wall {cpu:7.2f} s CPU  {requests} run requests")
+    if not args.no_ui:
+        ui = time_ui()
+        print(f"  UI trader_models: {ui['partitions']} partitions, {ui['materialized']} "
+              "materialized")
+        for name in ("PartitionHealthQuery", "partition stats + latest"):
+            print(f"  UI {name:<37} {ui[name]:7.2f} s  (slowest of 3)")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS {peak:.0f} MB (this process)")
+
+
+if __name__ == "__main__":
+    main()

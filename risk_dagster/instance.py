@@ -1,0 +1,88 @@
+"""The Dagster instance `risk-dagster` runs on: which profile, where its home is, and creating it
+once when several commands start together.
+
+Two profiles, chosen by ``RISK_INSTANCE`` (``Settings.instance``):
+
+- ``local`` (default): ``dagster.yaml`` at the project root; run history, event logs and schedule
+  state in SQLite files under ``DAGSTER_HOME`` (``<data>/dagster_home`` unless set).
+- ``postgres``: ``deploy/dagster.postgres.yaml``; run, event-log and schedule storage in one
+  PostgreSQL database reached through the ``RISK_PG_*`` environment variables, which Dagster
+  itself reads (``env:`` in the yaml; ``dg.EnvVar`` in defs/resources.py ``PostgresResource``,
+  which gives Optuna the same database).
+
+Creating an instance creates its schema; two processes doing it at once on a fresh home fail
+(SQLite: ``table secondary_indexes already exists``). ``open_instance`` creates it under an
+exclusive lock on a file in ``DAGSTER_HOME``, so the second process waits and finds it made.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+
+from risk_dagster.core.settings import Settings
+from risk_dagster.defs.partitions import TRADER_PARTITIONS_NAME
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROFILES = {"local": Path("dagster.yaml"), "postgres": Path("deploy") / "dagster.postgres.yaml"}
+LOCK_FILE = ".instance.lock"
+
+def profile_file(profile: str) -> Path:
+    """The instance yaml of ``profile`` (``local`` or ``postgres``) in the project."""
+    if profile not in PROFILES:
+        raise ValueError(f"RISK_INSTANCE={profile!r}: expected one of {', '.join(PROFILES)}")
+    return PROJECT_ROOT / PROFILES[profile]
+
+
+def prepare_dagster_home(settings: Settings) -> Path:
+    """Point DAGSTER_HOME at ``<data>/dagster_home`` (unless set) and install the profile's yaml
+    there as ``dagster.yaml`` (atomically, under the instance lock). Returns the home."""
+    home = Path(os.environ.get("DAGSTER_HOME") or settings.data_dir / "dagster_home")
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["DAGSTER_HOME"] = str(home)
+    source = profile_file(settings.instance)
+    with instance_lock(home):
+        _install(source, home / "dagster.yaml")
+    return home
+
+
+def _install(source: Path, target: Path) -> None:
+    text = source.read_bytes()
+    if target.exists() and target.read_bytes() == text:
+        return
+    # A reader (the webserver, another command) never sees a half-written dagster.yaml.
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".dagster.yaml.")
+    with os.fdopen(fd, "wb") as out:
+        out.write(text)
+    os.replace(tmp, target)
+
+
+@contextlib.contextmanager
+def instance_lock(home: Path) -> Iterator[None]:
+    """Exclusive ``flock`` on ``<home>/.instance.lock`` for the duration of the block (other
+    processes on this machine block until it is released)."""
+    with open(Path(home) / LOCK_FILE, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def open_instance(settings: Settings) -> dg.DagsterInstance:
+    """The instance of ``settings``' profile, its storage schema created (once, under the lock)
+    before any run is launched on it."""
+    home = prepare_dagster_home(settings)
+    with instance_lock(home):
+        instance = dg.DagsterInstance.get()
+        # Touch each storage so every table exists before the lock is released.
+        instance.get_runs(limit=1)
+        instance.all_instigator_state()
+        instance.get_dynamic_partitions(TRADER_PARTITIONS_NAME)
+    return instance
