@@ -23,6 +23,7 @@ from risk_dagster.ingest import convert
 from risk_dagster.ingest.errors import IngestError
 from risk_dagster.ingest.fills_frame import WARNINGS_ATTR, build_fills, check_dates, check_unique
 from risk_dagster.ingest.reader import RawTable, normalize_header, read_raw
+from risk_dagster.ingest.report_structure import split_totals_report, split_trades_report
 
 SOURCE = "propreports"
 FEE_COLUMNS = ("Comm", "Ecn Fee", "SEC", "ORF", "CAT", "TAF", "FTT", "NSCC", "Acc", "Clr", "Misc")
@@ -58,6 +59,8 @@ def parse_propreports_fills(path: str | Path, *, calendar: str = DEFAULT_CALENDA
     raw = read_raw(path)
     req = {name: raw.require(name) for name in FILLS_REQUIRED}
     opt = {name: raw.find(name) for name in (*FILLS_OPTIONAL, *FEE_COLUMNS)}
+    split_trades_report(raw, req["Date/Time"], req["B/S"])
+    _require_rows(raw)
     raw.ignore_unknown({normalize_header(n) for n in (*FILLS_REQUIRED, *opt)})
     side_code, _ = convert.codes(raw, req["B/S"], SIDES)
     liquidity = (convert.codes(raw, opt["Liq"], LIQUIDITY, unknown="null")[0]
@@ -99,6 +102,11 @@ def parse_propreports_totals(path: str | Path, *, account: str | None = None,
     opt = {name: raw.find(name) for name in (*TOTALS_OPTIONAL, *FEE_COLUMNS)}
     raw.ignore_unknown({normalize_header(n) for n in (*TOTALS_REQUIRED, *opt)})
     fee_cols = [opt[c] for c in FEE_COLUMNS if opt[c]]
+    money = [req[c] for c in ("Orders", "Fills", "Qty", "Gross", "Net")] + fee_cols + [
+        opt[c] for c in ("Unrealized Δ", "Total Δ", "Unrealized", "Realized") if opt[c]]
+    split_totals_report(raw, req["Date"], money,
+                        lambda r, c: convert.numbers(r, c, required=False))
+    _require_rows(raw)
     gross, net = convert.numbers(raw, req["Gross"]), convert.numbers(raw, req["Net"])
     fees = convert.fee_sum(raw, fee_cols)
     tol = 0.005 * (len(fee_cols) + 2) + 1e-9 * np.abs(gross)
@@ -129,14 +137,16 @@ def parse_propreports_totals(path: str | Path, *, account: str | None = None,
     return out
 
 
+def _require_rows(raw: RawTable) -> None:
+    if raw.n_rows == 0:
+        kinds = sorted({s.kind.replace("_", " ") for s in raw.structure})
+        raise IngestError(raw.path, None, None, "no data rows, only report lines ("
+                          + ", ".join(kinds) + ")")
+
+
 def _dates(raw: RawTable, col: str) -> pd.Series:
     s = convert.text(raw, col)
-    parsed = pc.coalesce(*[pc.strptime(s, format=f, unit="s", error_is_null=True)
-                           for f in DATE_FORMATS])
-    bad = pc.is_null(parsed).to_numpy(zero_copy_only=False)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise raw.error(i, col, f"cannot read date {s[i].as_py()!r} as MM/DD/YYYY")
+    parsed = convert.strict_strptime(raw, s, DATE_FORMATS, col, what="date", unit="s")
     return pd.Series(parsed.to_pandas()).dt.normalize()
 
 
