@@ -206,7 +206,8 @@ def _as_tuple(value: object) -> tuple[str, ...]:
 
 def parse_mapped_fills(path: str | Path, mapping: ColumnMapping | str | Path, *,
                        calendar: str = CALENDAR_24_7, account: str | None = None,
-                       expected_dates: Iterable[dt.date] | None = None) -> pd.DataFrame:
+                       expected_dates: Iterable[dt.date] | None = None,
+                       skip_lines: Iterable[int] = ()) -> pd.DataFrame:
     """Read a broker's fills CSV through ``mapping`` into the canonical FILLS frame.
 
     Times are converted to UTC; with a 24/7 calendar ``trade_date`` is the UTC date. Quantities in
@@ -216,7 +217,7 @@ def parse_mapped_fills(path: str | Path, mapping: ColumnMapping | str | Path, *,
     IngestError.
     """
     m = mapping if isinstance(mapping, ColumnMapping) else load_mapping(mapping)
-    raw = read_raw(path, decimal=m.decimal)
+    raw = read_raw(path, decimal=m.decimal, skip_lines=skip_lines)
     col = {c: raw.require(c) for c in m.columns() if c not in m.ignore_columns}
     raw.ignore_unknown({normalize_header(c) for c in (*col, *m.ignore_columns)})
     side_code, _ = convert.codes(raw, col[m.side_column], m.side_values)

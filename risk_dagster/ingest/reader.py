@@ -193,10 +193,11 @@ def check_input_path(path: str | Path) -> Path:
     return path
 
 
-def read_raw(path: str | Path, *, decimal: str = ".") -> RawTable:
+def read_raw(path: str | Path, *, decimal: str = ".", skip_lines=()) -> RawTable:
     """Read ``path`` (CSV or .xlsx) as a header plus string columns; IngestError on a broken file.
 
-    ``decimal`` is the decimal mark of the numbers ("." or ","), used by the converters.
+    ``decimal`` is the decimal mark of the numbers ("." or ","), used by the converters;
+    ``skip_lines`` are lines (records) to leave out, kept in ``structure`` as "skipped".
     """
     path = check_input_path(path)
     data = path.read_bytes()
@@ -209,6 +210,9 @@ def read_raw(path: str | Path, *, decimal: str = ".") -> RawTable:
         data, warnings = _utf8(path, data)
         raw = _read_csv(path, data, warnings)
     raw.decimal = decimal
+    skip = set(skip_lines)
+    if skip and raw.n_rows:
+        raw.drop(np.isin(raw.lines(), list(skip)), "skipped")
     if raw.n_rows == 0:
         raise IngestError(path, None, None, "the file has a header but no data rows")
     return raw
