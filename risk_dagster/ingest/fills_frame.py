@@ -100,7 +100,13 @@ def check_dates(frame: pd.DataFrame, allowed: Iterable[dt.date], *, file: str = 
 
 
 def non_session_warning(raw: RawTable, dates: pd.Series, calendar: str) -> None:
-    bad = [d for d in pd.unique(dates) if not is_session(calendar, pd.Timestamp(d).date())]
+    bad = []
+    for d in pd.unique(dates):
+        try:
+            if not is_session(calendar, pd.Timestamp(d).date()):
+                bad.append(d)
+        except Exception:  # noqa: BLE001 - beyond the calendar's bounds: the landing refuses it
+            continue
     if bad:
         raw.warnings.append(f"{raw.path.name}: fills on {len(bad)} day(s) that are not {calendar} "
                             f"sessions (first {pd.Timestamp(min(bad)).date()})")

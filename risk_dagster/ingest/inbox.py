@@ -358,11 +358,11 @@ def merge_fills(data_dir: Path, source: str, batch_id: str, origin: str, frame: 
     con = duckdb.connect()
     try:
         con.register("new", new)
+        con.read_parquet(others, union_by_name=True, filename=True).create_view("old_files")
         con.execute("CREATE TEMP TABLE old AS SELECT *, regexp_extract(filename, "
-                    "'([^/]+)\\.parquet$', 1) AS batch FROM read_parquet($p, union_by_name = true, "
-                    "filename = true)", {"p": others})
+                    "'([^/]+)\\.parquet$', 1) AS batch FROM old_files")
         # ids are unique across the landing zone: the same id on another date is an error
-        hit = con.sql("SELECT n.fill_id, n.line, o.trade_date, o.batch FROM new n JOIN old o "
+        hit = con.execute("SELECT n.fill_id, n.line, o.trade_date, o.batch FROM new n JOIN old o "
                       "USING (fill_id) WHERE o.trade_date <> n.trade_date ORDER BY n.line "
                       "LIMIT 1").fetchone()
         if hit:
@@ -375,7 +375,7 @@ def merge_fills(data_dir: Path, source: str, batch_id: str, origin: str, frame: 
             con.execute("DELETE FROM cur USING (SELECT DISTINCT trade_date, trader_id FROM new) k "
                         "WHERE cur.trade_date = k.trade_date AND cur.trader_id = k.trader_id")
         diff = " OR ".join(f"n.{c} IS DISTINCT FROM c.{c}" for c in CONTENT)
-        clash = con.sql(f"SELECT n.fill_id, n.line, c.batch, {', '.join(f'n.{c}, c.{c}' for c in CONTENT)} "
+        clash = con.execute(f"SELECT n.fill_id, n.line, c.batch, {', '.join(f'n.{c}, c.{c}' for c in CONTENT)} "
                         f"FROM new n JOIN cur c USING (fill_id) WHERE {diff} ORDER BY n.line "
                         "LIMIT 1").fetchone()
         if clash:
@@ -384,7 +384,7 @@ def merge_fills(data_dir: Path, source: str, batch_id: str, origin: str, frame: 
             raise IngestError(origin, clash[1], col, f"fill id {clash[0]!r} is already landed "
                               f"from {batch_origin(data_dir, clash[2])} with a different {col} "
                               f"({b!r} there, {a!r} here); give --replace if this file corrects it")
-        lost = con.sql(
+        lost = con.execute(
             "WITH shared AS (SELECT DISTINCT c.trade_date, c.trader_id, c.batch FROM cur c "
             "  JOIN new n USING (fill_id)), "
             "missing AS (SELECT c.trade_date, c.trader_id, c.batch, c.fill_id FROM cur c "
@@ -394,13 +394,13 @@ def merge_fills(data_dir: Path, source: str, batch_id: str, origin: str, frame: 
             "GROUP BY ALL ORDER BY trade_date, trader_id LIMIT 1").fetchone()
         if lost:
             day, trader, batch, n, example = lost
-            first = con.sql("SELECT min(line) FROM new WHERE trade_date = $d AND trader_id = $t",
-                            params={"d": day, "t": trader}).fetchone()[0]
+            first = con.execute("SELECT min(line) FROM new WHERE trade_date = $d AND "
+                                "trader_id = $t", {"d": day, "t": trader}).fetchone()[0]
             raise IngestError(origin, first, None, f"re-exports {trader} on {day} but lacks {n} "
                               f"fill(s) landed from {batch_origin(data_dir, batch)} (e.g. "
                               f"{example!r}): refused, so that no stored fill is lost; give "
                               "--replace to make this file the only source of that day")
-        dup = con.sql("SELECT n.line FROM new n SEMI JOIN cur c USING (fill_id)").fetchnumpy()
+        dup = con.execute("SELECT n.line FROM new n SEMI JOIN cur c USING (fill_id)").fetchnumpy()
     finally:
         con.close()
     dropped = np.isin(lines, dup["line"])
@@ -458,8 +458,7 @@ def read_landed(data_dir: Path, table: str, days: list[str]) -> pa.Table:
         return pa.concat_tables(pq.read_table(p, columns=schema.names) for p in paths).cast(schema.arrow)
     con = duckdb.connect()
     try:
-        con.execute("CREATE TEMP VIEW landed AS SELECT * FROM read_parquet($paths, "
-                    "union_by_name = true)", {"paths": paths})
+        con.read_parquet(paths, union_by_name=True).create_view("landed")
         if table == "fills":
             rel = con.sql(_effective_fills_sql("landed") + " ORDER BY trade_date")
         else:
