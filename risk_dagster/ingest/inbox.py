@@ -34,6 +34,7 @@ import shutil
 import time
 import traceback
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +42,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from risk_dagster.core.lake import write_parquet_atomic
@@ -120,17 +122,30 @@ def land(data_dir: Path, table: str, source: str, batch_id: str, frame: pd.DataF
     marks = root / BATCHES
     marks.mkdir(parents=True, exist_ok=True)
     pending = marks / f"{name}.pending"
-    staged: list[tuple[Path, Path]] = []
-    dates = []
-    for day, part in schema.conform(frame).groupby("trade_date", sort=True):
-        n = len(part)
-        arrow = schema.to_arrow(part).append_column(
-            "landed_at", pa.array([landed_at] * n, pa.timestamp("us", tz="UTC"))).append_column(
-            "replaces", pa.array([replace] * n, pa.bool_()))
-        key = pd.Timestamp(day).strftime("%Y-%m-%d")
-        tmp = write_parquet_atomic(stage / table / f"date={key}" / f"{name}.parquet", arrow)
-        staged.append((tmp, root / table / f"date={key}" / f"{name}.parquet"))
-        dates.append(key)
+    # one conversion to Arrow, sorted by date, then zero-copy slices per date (a pandas groupby
+    # converting each date's part on its own costs ~10x more on a 2M-row file)
+    arrow = frame if isinstance(frame, pa.Table) else schema.to_arrow(frame)
+    arrow = arrow.select(schema.names).cast(schema.arrow)
+    arrow = arrow.take(pc.sort_indices(arrow, [("trade_date", "ascending")]))
+    n = arrow.num_rows
+    if n == 0:
+        return []
+    arrow = arrow.append_column(
+        "landed_at", pa.array(np.full(n, landed_at.value // 1000, dtype="int64"),
+                              pa.timestamp("us", tz="UTC"))).append_column(
+        "replaces", pa.array(np.full(n, replace), pa.bool_()))
+    days = arrow["trade_date"].to_numpy(zero_copy_only=False).astype("datetime64[D]")
+    cuts = np.flatnonzero(np.r_[True, days[1:] != days[:-1], True])
+    parts = []
+    for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+        key = str(days[a])
+        parts.append((key, arrow.slice(int(a), int(b - a))))
+    with ThreadPoolExecutor(2) as pool:  # Parquet encoding releases the GIL
+        tmps = list(pool.map(lambda kp: write_parquet_atomic(
+            stage / table / f"date={kp[0]}" / f"{name}.parquet", kp[1]), parts))
+    staged = [(tmp, root / table / f"date={key}" / f"{name}.parquet")
+              for tmp, (key, _) in zip(tmps, parts, strict=True)]
+    dates = [key for key, _ in parts]
     _write_json(pending, {"targets": [str(t.relative_to(root)) for _, t in staged]})
     for tmp, target in staged:
         target.parent.mkdir(parents=True, exist_ok=True)
