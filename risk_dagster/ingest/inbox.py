@@ -107,12 +107,13 @@ def _move(path: Path, folder: Path) -> Path:
 
 
 def land(data_dir: Path, table: str, source: str, batch_id: str, frame: pd.DataFrame, *,
-         replace: bool = False, origin: str = "") -> list[str]:
+         replace: bool = False, origin: str = "", notes: dict | None = None) -> list[str]:
     """Write ``frame`` (canonical ``table``) to the landing zone, one file per date, atomically:
     staged first, then renamed into place under a pending marker removed last.
 
     ``replace``: the batch supersedes earlier batches for the (date, trader) pairs it holds.
-    ``origin``: the source file's name, for messages. Returns the dates (YYYY-MM-DD) landed.
+    ``origin``: the source file's name, for messages; ``notes``: counts kept in the batch's
+    marker (bad rows skipped, duplicates dropped). Returns the dates (YYYY-MM-DD) landed.
     """
     schema = TABLES[table]
     root = Path(data_dir) / LANDING
@@ -152,7 +153,7 @@ def land(data_dir: Path, table: str, source: str, batch_id: str, frame: pd.DataF
         os.replace(tmp, target)
     _write_json(marks / f"{name}.json", {"origin": origin, "table": table, "dates": dates,
                                          "rows": int(len(frame)), "replace": replace,
-                                         "landed_at": landed_at.isoformat()})
+                                         "landed_at": landed_at.isoformat(), **(notes or {})})
     pending.unlink()
     shutil.rmtree(stage, ignore_errors=True)
     return dates
@@ -200,6 +201,23 @@ def clean_landing(data_dir: Path) -> list[str]:
     return cleaned
 
 
+def landing_summary(data_dir: Path, days: list[str]) -> dict[str, int]:
+    """Over the landed batches touching ``days`` (YYYY-MM-DD): how many files, how many bad rows
+    were skipped (``--skip-bad-rows``) and how many duplicate fills were dropped."""
+    folder = Path(data_dir) / LANDING / BATCHES
+    wanted, out = set(days), {"landed_files": 0, "bad_rows_skipped": 0, "duplicates_dropped": 0}
+    for mark in sorted(folder.glob("*.json")) if folder.exists() else []:
+        try:
+            info = json.loads(mark.read_text())
+        except (OSError, ValueError):
+            continue
+        if wanted & set(info.get("dates", [])):
+            out["landed_files"] += 1
+            out["bad_rows_skipped"] += int(info.get("bad_rows", 0))
+            out["duplicates_dropped"] += int(info.get("duplicates", 0))
+    return out
+
+
 def _pending_batches(data_dir: Path) -> set[str]:
     folder = Path(data_dir) / LANDING / BATCHES
     return {p.stem for p in folder.glob("*.pending")} if folder.exists() else set()
@@ -245,7 +263,8 @@ def process_inbox_file(path: Path, source: str, data_dir: Path, *, calendar: str
                 frame, duplicates = merge_fills(data_dir, source, batch_id, path.name, frame,
                                                 parsed.lines, replace=replace)
             dates = land(data_dir, parsed.kind, source, batch_id, frame, replace=replace,
-                         origin=path.name) if len(frame) else []
+                         origin=path.name, notes={"bad_rows": len(bad),
+                                                  "duplicates": duplicates}) if len(frame) else []
     except Exception as exc:  # noqa: BLE001 - every failure must reject the file, not lose it
         moved = _move(path, data_dir / REJECTED / source)
         message = str(exc) if isinstance(exc, IngestError) else f"{type(exc).__name__}: {exc}"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from risk_dagster.ingest.inbox import (LANDING, clean_landing, land, landed_files,
-                                       process_inbox_file, read_landed)
+                                       landing_summary, process_inbox_file, read_landed)
 
 from .samples import FILLS_26, csv_text, fill_rows
 
@@ -121,6 +121,8 @@ def test_skip_bad_rows_lands_the_good_rows_and_keeps_the_bad_ones(tmp_path):
     assert kept[0] == "line 3: c.csv, line 3, column 'Qty': not a number (got 'ten')"
     assert kept[1].strip().startswith("01/02/2024 09:30:00,T0001,B,ten,")
     assert kept[2].startswith("line 5: c.csv, line 5, column 'Price': price must be > 0")
+    assert landing_summary(tmp_path, ["2024-01-02"]) == {
+        "landed_files": 1, "bad_rows_skipped": 2, "duplicates_dropped": 0}
 
 
 def test_landing_is_atomic_and_a_dead_runs_leftovers_are_ignored_then_cleaned(tmp_path):
