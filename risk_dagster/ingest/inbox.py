@@ -339,36 +339,37 @@ def check_landing_dates(path: Path, frame: pd.DataFrame, lines, calendar: str,
 
     if frame is None or len(frame) == 0:
         return
-    days = pd.to_datetime(frame["trade_date"]).dt.date.to_numpy()
+    days = pd.to_datetime(frame["trade_date"]).to_numpy().astype("datetime64[D]")
     lines = np.arange(2, len(days) + 2) if lines is None else np.asarray(lines)
     column = "Date" if "net_pnl" in frame else "time"
 
     def refuse(mask, message: str):
         i = int(np.flatnonzero(mask)[0])
-        bad_days = sorted(set(days[mask]))
+        bad_days = [d.astype(object) for d in np.unique(days[mask])]
         shown = ", ".join(str(d) for d in bad_days[:5]) + (", ..." if len(bad_days) > 5 else "")
         raise IngestError(path, int(lines[i]), column,
                           f"{int(mask.sum())} row(s) dated {shown}: {message}")
 
     floor = dt.date(2000, 1, 1)
-    old = days < floor
+    old = days < np.datetime64(floor)
     if old.any():
         refuse(old, f"before {floor}, the earliest date the calendars cover (a typo in the year?)")
     if first_date is not None:
-        early = days < first_date
+        early = days < np.datetime64(first_date)
         if early.any():
             refuse(early, f"before the first date partition {first_date}; set RISK_START_DATE="
-                   f"{min(days[early])} (or earlier) and ingest again")
+                   f"{days[early].min()} (or earlier) and ingest again")
     today = today or dt.datetime.now(dt.UTC).date()
-    late = days > today
+    late = days > np.datetime64(today)
     if late.any():
         refuse(late, f"in the future (today is {today})")
     if calendar != CALENDAR_24_7:
-        uniq = sorted(set(days))
-        open_days = {d.date() for d in sessions(calendar, uniq[0], uniq[-1])}
-        closed = np.array([d not in open_days for d in days])
+        uniq = np.unique(days)
+        open_days = sessions(calendar, uniq[0].astype(object), uniq[-1].astype(object))
+        closed = ~np.isin(days, np.asarray(open_days, dtype="datetime64[D]"))
         if closed.any():
-            names = sorted({f"{d} {d.strftime('%A')}" for d in days[closed]})[:3]
+            names = [f"{d} {d.strftime('%A')}" for d in
+                     (x.astype(object) for x in np.unique(days[closed])[:3])]
             refuse(closed, f"not {calendar} sessions ({', '.join(names)}); a venue that trades "
                    "every day needs --calendar 24/7")
 
