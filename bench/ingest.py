@@ -2,6 +2,13 @@
 
     .venv/bin/python bench/ingest.py                      # 500 traders x 3 years
     .venv/bin/python bench/ingest.py --traders 40 --end 2024-12-31
+    .venv/bin/python bench/ingest.py --propreports-rows 2000000   # one PropReports fills CSV
+
+The ``--propreports-rows`` case writes one PropReports fills export of that many rows (26
+columns, as the back office exports it: 500 accounts over the sessions of 2024) and times
+``process_inbox_file`` on it, the work of ``risk-dagster ingest`` and of the inbox sensor:
+read, convert, check, merge with the landing zone, land one file per date. Target: >= 500k
+rows/s and peak RSS < 1 GB for 2,000,000 rows.
 
 Phase 1 (generate) runs the simulator chunk by chunk and lands its canonical fills and totals
 in the landing zone (Parquet), as files from the back office would be. Phase 2 (ingest) is the
@@ -117,6 +124,76 @@ def dagster_run(args) -> dict:
             "peak_rss_mb": _peak_rss_mb()}
 
 
+def write_propreports_csv(args) -> dict:
+    """A PropReports fills export of ``args.propreports_rows`` rows (sorted by date)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    from risk_dagster.core.calendar import sessions
+
+    n = args.propreports_rows
+    rng = np.random.default_rng(args.seed)
+    days = sessions("XNYS", dt.date(2024, 1, 2), dt.date(2024, 12, 31))
+    day = np.sort(rng.integers(0, len(days), n))
+    secs = rng.integers(9 * 3600 + 1800, 16 * 3600, n)
+    local = (np.asarray(days, dtype="datetime64[s]")[day] + secs.astype("timedelta64[s]"))
+    stamp = pa.compute.strftime(pa.array(local, pa.timestamp("s")), format="%m/%d/%Y %H:%M:%S")
+    accounts = np.array([f"T{i:04d}" for i in range(1, 501)])
+    acct = accounts[rng.integers(0, 500, n)]
+    qty = rng.integers(1, 50, n) * 100
+    price = np.round(rng.uniform(5, 500, n), 4)
+    ids = np.arange(1, n + 1)
+    zeros = np.zeros(n)
+    table = pa.table({
+        "Date/Time": stamp, "Account": acct, "B/S": np.array(["B", "S", "T"])[ids % 3],
+        "Qty": qty, "Symbol": np.array([f"S{i:03d}" for i in range(200)])[ids % 200],
+        "Price": price, "Route": np.array(["ARCA", "NSDQ", "IEX"])[ids % 3],
+        "Liq": np.array(["A", "R"])[ids % 2], "Comm": np.round(qty * 0.0035, 4),
+        "Ecn Fee": np.round(qty * -0.002, 4), "SEC": zeros, "ORF": zeros, "CAT": zeros,
+        "TAF": zeros, "FTT": zeros, "NSCC": zeros, "Acc": zeros, "Clr": np.round(qty * 2e-4, 4),
+        "Misc": zeros, "Order Id": pa.compute.cast(pa.array(ids // 3), pa.string()),
+        "Fill Id": pa.compute.cast(pa.array(ids), pa.string()),
+        "Currency": np.full(n, "USD"), "ISIN": np.full(n, ""), "CUSIP": np.full(n, ""),
+        "Status": np.full(n, ""), "PropReports Id": ids,
+    })
+    path = Path(args.data_dir) / "fills_propreports.csv"
+    pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="none"))
+    return {"rows": n, "bytes": path.stat().st_size, "peak_rss_mb": _peak_rss_mb()}
+
+
+def land_propreports_csv(args) -> dict:
+    from risk_dagster.ingest.inbox import process_inbox_file
+
+    src = Path(args.data_dir) / "fills_propreports.csv"
+    dropped = Path(args.data_dir) / "data" / "inbox" / "propreports" / src.name
+    dropped.parent.mkdir(parents=True, exist_ok=True)
+    src.rename(dropped)
+    t0 = time.perf_counter()
+    result = process_inbox_file(dropped, "propreports", Path(args.data_dir) / "data",
+                                calendar="XNYS", first_date=dt.date(2024, 1, 2))
+    seconds = time.perf_counter() - t0
+    assert result.status == "landed", result.error
+    return {"rows": result.rows, "land_s": seconds, "dates": len(result.dates),
+            "peak_rss_mb": _peak_rss_mb()}
+
+
+def propreports_file_case(args) -> None:
+    with tempfile.TemporaryDirectory(prefix="bench_ingest_pr_") as tmp:
+        base = [sys.executable, __file__, "--propreports-rows", str(args.propreports_rows),
+                "--seed", str(args.seed), "--data-dir", tmp]
+        out = {}
+        for phase in ("write_csv", "land_csv"):
+            proc = subprocess.run(base + ["--phase", phase], capture_output=True, text=True)
+            if proc.returncode:
+                sys.exit(f"{phase} failed:\n{proc.stderr[-3000:]}")
+            out[phase] = json.loads(proc.stdout.strip().splitlines()[-1])
+    w, g = out["write_csv"], out["land_csv"]
+    print(f"PropReports fills CSV: {w['rows']:,} rows, {w['bytes'] / 1e6:,.0f} MB")
+    print(f"land (parse, check, merge, land {g['dates']} dates): {g['land_s']:.1f} s  "
+          f"{g['rows'] / g['land_s']:,.0f} rows/s  peak RSS {g['peak_rss_mb']:,.0f} MB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--traders", type=int, default=500)
@@ -124,11 +201,18 @@ def main() -> None:
     parser.add_argument("--end", default="2025-12-31")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--data-dir")
-    parser.add_argument("--phase", choices=["generate", "ingest", "ingest_sim", "dagster"])
+    parser.add_argument("--propreports-rows", type=int,
+                        help="instead: time landing one PropReports fills CSV of this many rows")
+    parser.add_argument("--phase", choices=["generate", "ingest", "ingest_sim", "dagster",
+                                            "write_csv", "land_csv"])
     args = parser.parse_args()
     if args.phase:  # child process: run one phase, print its figures as JSON
         print(json.dumps({"generate": generate, "ingest": ingest, "ingest_sim": ingest_simulated,
-                          "dagster": dagster_run}[args.phase](args)))
+                          "dagster": dagster_run, "write_csv": write_propreports_csv,
+                          "land_csv": land_propreports_csv}[args.phase](args)))
+        return
+    if args.propreports_rows:
+        propreports_file_case(args)
         return
     with tempfile.TemporaryDirectory(prefix="bench_ingest_") as tmp:
         base = [sys.executable, __file__, "--traders", str(args.traders), "--start", args.start,

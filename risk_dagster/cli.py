@@ -38,11 +38,19 @@ def _parser() -> argparse.ArgumentParser:
     ingest = sub.add_parser("ingest", help="ingest export files now")
     ingest.add_argument("files", nargs="+", type=Path)
     ingest.add_argument("--source", required=True,
-                        help="'propreports' or a column-mapping preset name (e.g. hyperliquid)")
+                        help="'propreports', a column-mapping preset name (e.g. hyperliquid) or "
+                        "the path of your own mapping YAML")
     ingest.add_argument("--calendar",
                         help=f"{Settings.calendar} (default) or 24/7 for crypto venues")
     ingest.add_argument("--ingest-only", action="store_true",
                         help="stop after ingestion (default: run the whole pipeline on them)")
+    ingest.add_argument("--account", metavar="ID",
+                        help="the trader of exports that carry no account")
+    ingest.add_argument("--replace", action="store_true",
+                        help="the files replace the trader-days they hold (a corrected re-export)")
+    ingest.add_argument("--skip-bad-rows", type=int, default=0, metavar="N",
+                        help="land the good rows of a file with up to N bad rows (kept in "
+                        "rejected/); default 0: a bad row rejects the file")
     sim = sub.add_parser("simulate", help="write simulated PropReports exports")
     sim.add_argument("--out", type=Path, required=True)
     sim.add_argument("--traders", type=int, default=10)
@@ -96,7 +104,8 @@ def cmd_ingest(args) -> int:
     settings = _settings(args, source="landing", calendar=args.calendar)
     defs, instance = _load(settings)
     return ingest_files(settings, defs, instance, args.files, args.source,
-                        pipeline=not args.ingest_only)
+                        pipeline=not args.ingest_only, account=args.account,
+                        replace=args.replace, skip_bad_rows=args.skip_bad_rows)
 
 
 def cmd_simulate(args) -> int:

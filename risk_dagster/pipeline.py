@@ -104,28 +104,23 @@ def run_demo(settings: Settings, defs: dg.Definitions, instance: dg.DagsterInsta
 
 
 def ingest_files(settings: Settings, defs: dg.Definitions, instance: dg.DagsterInstance,
-                 files: list[Path], source: str, *, pipeline: bool = True) -> int:
-    """Copy files into the inbox and land them; then run the pipeline over the dates they cover
-    (or, with ``pipeline=False``, only ingest them), each stage as one run."""
-    from risk_dagster.ingest.inbox import INBOX, process_inbox_file
+                 files: list[Path], source: str, *, pipeline: bool = True,
+                 account: str | None = None, replace: bool = False,
+                 skip_bad_rows: int = 0) -> int:
+    """Land the files (see ``ingest.batch.land_files``); then run the pipeline over the dates
+    they cover (or, with ``pipeline=False``, only ingest them), each stage as one run.
+    Returns 2 when the batch was refused (nothing landed), 1 when a file was rejected or a stage
+    failed, else 0."""
+    from risk_dagster.ingest.batch import land_files
 
-    inbox_dir = settings.data_dir / INBOX / source
-    inbox_dir.mkdir(parents=True, exist_ok=True)
-    dates, failures = set(), 0
-    for path in files:
-        dropped = inbox_dir / Path(path).name
-        shutil.copyfile(path, dropped)
-        result = process_inbox_file(dropped, source, settings.data_dir, calendar=settings.calendar)
-        if result.status == "rejected":
-            failures += 1
-            print(f"REJECTED {path}: {result.error}\n  kept at {result.moved_to}")
-        else:
-            dates.update(result.dates)
-            print(f"landed {path}: {result.rows} {result.kind} rows, {len(result.dates)} dates")
-            for warning in result.warnings:
-                print(f"  warning: {warning}")
-    if dates:
-        first, last = date_range_keys(defs, min(dates), max(dates))
+    outcome = land_files(settings.data_dir, files, source, calendar=settings.calendar,
+                         account=account, replace=replace, skip_bad_rows=skip_bad_rows,
+                         first_date=settings.start_date)
+    if outcome.refused:
+        return 2
+    failures = len(outcome.rejected)
+    if outcome.dates:
+        first, last = date_range_keys(defs, min(outcome.dates), max(outcome.dates))
         if pipeline:
             failures += run_pipeline(settings, defs, instance, first, last)
         else:

@@ -1,6 +1,7 @@
 """Jobs. Date-partitioned asset jobs run a range of dates as one run (single-run backfills)."""
 
 
+import datetime as dt
 from pathlib import Path
 
 import dagster as dg
@@ -70,7 +71,10 @@ def ingest_inbox_files(context: dg.OpExecutionContext, config: InboxFilesConfig,
     rejected = []
     for raw_path in config.paths:
         result = process_inbox_file(Path(raw_path), config.source, lake.root,
-                                    calendar=source.calendar)
+                                    calendar=source.calendar,
+                                    # the first date partition (build_defs sets sim_start to
+                                    # settings.start_date): earlier rows refuse the file
+                                    first_date=dt.date.fromisoformat(source.sim_start))
         context.log.info(f"{result.status}: {raw_path} -> {result.moved_to} "
                          f"({result.rows} rows, dates {result.dates[:3]}…)")
         for warning in result.warnings:

@@ -22,22 +22,38 @@ def _first(mask: np.ndarray | pa.Array) -> int:
     return int(np.flatnonzero(np.asarray(mask, dtype=bool))[0])
 
 
-def numbers(raw: RawTable, col: str, *, required: bool = True) -> np.ndarray:
-    """Column ``col`` as float64. Accepts thousands separators ("1,234.50"), accounting negatives
-    ("(12.50)" = -12.5) and scientific notation; an empty cell is an error when ``required``, else
-    NaN. Text or a non-finite value is an error naming the line."""
-    try:  # fast path: plain numbers only
-        values = pc.cast(raw.column(col, trim=False), pa.float64()).to_numpy(zero_copy_only=False)
-        if np.isfinite(values).all():
-            return values
-    except pa.ArrowInvalid:
-        pass
+# Beyond this magnitude a quantity, price or amount is a corrupted cell, not a trade (1e12 shares
+# or dollars in one row): refused rather than stored, since notional = qty x price must be finite.
+MAX_ABS = 1e12
+# A comma that groups thousands: 1,234 / 12,345.67 / -1,234,567 (groups of exactly 3 digits).
+_THOUSANDS = r"^[-+]?\d{1,3}(,\d{3})+(\.\d*)?([eE][-+]?\d+)?$"
+# A decimal comma (mapping ``decimal: ","``), with optional dot or space thousands groups.
+_DECIMAL_COMMA = r"^[-+]?(\d{1,3}([. \x{00a0}]\d{3})+|\d+)(,\d+)?([eE][-+]?\d+)?$"
+
+
+def numbers(raw: RawTable, col: str, *, required: bool = True,
+            max_abs: float = MAX_ABS) -> np.ndarray:
+    """Column ``col`` as float64. Accepts thousands separators ("1,234.50" — groups of 3 digits
+    only), accounting negatives ("(12.50)" = -12.5) and scientific notation; with
+    ``raw.decimal == ","`` a decimal comma ("81,33", "1.234,5"). Any other comma ("81,33" in a
+    file that did not declare a decimal comma) is an error, never read as thousands. An empty cell
+    is an error when ``required``, else NaN. Text, a non-finite value or one beyond ``max_abs``
+    is an error naming the line."""
+    values = None
+    if raw.decimal != ",":
+        try:  # fast path: plain numbers only
+            values = pc.cast(raw.column(col, trim=False), pa.float64()).to_numpy(
+                zero_copy_only=False)
+        except pa.ArrowInvalid:
+            values = None
+    if values is not None and np.isfinite(values).all():
+        _check_magnitude(raw, col, values, max_abs)
+        return values
     text = raw.column(col)
-    s = pc.replace_substring(text, ",", "")
-    neg = pc.and_(pc.starts_with(s, "("), pc.ends_with(s, ")"))
+    neg = pc.and_(pc.starts_with(text, "("), pc.ends_with(text, ")"))
     has_neg = pc.any(neg).as_py()
-    if has_neg:
-        s = pc.if_else(neg, pc.utf8_slice_codeunits(s, 1, -1), s)
+    s = pc.if_else(neg, pc.utf8_slice_codeunits(text, 1, -1), text) if has_neg else text
+    s = _plain_decimal(raw, col, s, text)
     empty = pc.equal(s, "").to_numpy(zero_copy_only=False)
     if required and empty.any():
         raise raw.error(_first(empty), col, "empty value, a number is required")
@@ -52,7 +68,38 @@ def numbers(raw: RawTable, col: str, *, required: bool = True) -> np.ndarray:
         raise raw.error(i, col, f"not a number (got {text[i].as_py()!r})")
     if has_neg:
         values = np.where(neg.to_numpy(zero_copy_only=False), -values, values)
+    _check_magnitude(raw, col, values, max_abs)
     return values
+
+
+def _plain_decimal(raw: RawTable, col: str, s: pa.Array, text: pa.Array) -> pa.Array:
+    """``s`` with thousands separators removed and a declared decimal comma made a dot."""
+    if raw.decimal == ",":
+        ok = pc.or_(pc.match_substring_regex(s, _DECIMAL_COMMA), pc.equal(s, ""))
+        bad = pc.invert(ok).to_numpy(zero_copy_only=False)
+        if bad.any():
+            i = _first(bad)
+            raise raw.error(i, col, f"not a number with a decimal comma (got {text[i].as_py()!r})")
+        s = pc.replace_substring_regex(s, r"[. \x{00a0}]", "")
+        return pc.replace_substring(s, ",", ".")
+    has_comma = pc.match_substring(s, ",")
+    if not pc.any(has_comma).as_py():
+        return s
+    bad = pc.and_(has_comma, pc.invert(pc.match_substring_regex(s, _THOUSANDS))).to_numpy(
+        zero_copy_only=False)
+    if bad.any():
+        i = _first(bad)
+        raise raw.error(i, col, f"comma in {text[i].as_py()!r} is not a thousands separator "
+                        "(groups of 3 digits); if the file uses a decimal comma, say so with "
+                        "decimal: \",\" in the column mapping")
+    return pc.replace_substring(s, ",", "")
+
+
+def _check_magnitude(raw: RawTable, col: str, values: np.ndarray, max_abs: float) -> None:
+    big = np.abs(np.nan_to_num(values, nan=0.0)) > max_abs
+    if big.any():
+        i = _first(big)
+        raise raw.error(i, col, f"absurd value {values[i]:g} (beyond {max_abs:g}); refused")
 
 
 def counts(raw: RawTable, col: str) -> np.ndarray:
@@ -103,6 +150,35 @@ def trader_ids(raw: RawTable, col: str) -> pa.Array:
     return s
 
 
+def accounts(raw: RawTable, col: str | None, account: str | None) -> pa.Array:
+    """Trader ids from ``col``; where the export carries none (no column, or empty cells),
+    ``account`` (the ``--account`` option), validated like the others. Without it an empty
+    account is an error naming the line."""
+    if account is not None:
+        try:
+            account = validate_trader_id(account)
+        except InvalidTraderId as exc:
+            raise raw.error(None, col or "account", f"--account: {exc}") from None
+    if col is None:
+        if account is None:
+            raise raw.error(None, "account", "the export has no account column: give the "
+                            "trader with --account ID")
+        return pa.array([account] * raw.n_rows, pa.string())
+    if account is not None:
+        s = raw.column(col)
+        return _validated(raw, col, pc.if_else(pc.equal(s, ""), account, s))
+    return trader_ids(raw, col)
+
+
+def _validated(raw: RawTable, col: str, s: pa.Array) -> pa.Array:
+    for value in pc.unique(s).to_pylist():
+        try:
+            validate_trader_id(value)
+        except InvalidTraderId as exc:
+            raise raw.error(_first(pc.equal(s, value)), col, str(exc)) from None
+    return s
+
+
 def codes(raw: RawTable, col: str, mapping: dict[str, str | None], *,
           unknown: str = "error") -> tuple[pa.Array, int]:
     """Map the values of ``col`` (case-insensitive) through ``mapping``.
@@ -141,13 +217,7 @@ def utc_times(raw: RawTable, cols: list[str], formats: list[str],
     _check_offsets(raw, s, label, with_offset)
     if not with_offset and not timezone:
         raise raw.error(None, label, "no timezone given for local timestamps")
-    parsed = pc.strptime(s, format=formats[0], unit="us", error_is_null=True)
-    for fmt in formats[1:]:
-        parsed = pc.coalesce(parsed, pc.strptime(s, format=fmt, unit="us", error_is_null=True))
-    bad = pc.is_null(parsed).to_numpy(zero_copy_only=False)
-    if bad.any():
-        i = _first(bad)
-        raise raw.error(i, label, f"cannot read time {s[i].as_py()!r} as {' or '.join(formats)}")
+    parsed = strict_strptime(raw, s, formats, label, what="time")
     ts = pd.Series(parsed.to_pandas())
     if with_offset:
         return ts.dt.tz_convert("UTC") if ts.dt.tz is not None else ts.dt.tz_localize("UTC")
@@ -171,3 +241,64 @@ def _check_offsets(raw: RawTable, s: pa.Array, label: str, expect_offset: bool) 
     raise raw.error(max(i, j), label, "mixed timezones: line "
                     f"{raw.lines()[i]} carries a UTC offset ({s[i].as_py()!r}), line "
                     f"{raw.lines()[j]} does not ({s[j].as_py()!r})")
+
+
+# Fractional seconds after a clock time ("09:39:29.400890"): strptime has no %f, so the fraction
+# is cut off, the rest parsed, and the fraction added back (microseconds; finer digits refused).
+_FRACTION = r"(\d:\d{2})\.(\d{1,6})($|\s|[+-]\d|Z)"
+
+
+def strict_strptime(raw: RawTable, s: pa.Array, formats: list[str], label: str, *,
+                    what: str = "date", unit: str = "us") -> pa.Array:
+    """Parse ``s`` with the first matching strptime format; an unreadable value or an impossible
+    date (``02/30/2024``, which strptime rolls over to March 1st) is an IngestError naming the
+    line. Fractional seconds up to microseconds are accepted after ``%S``."""
+    original, frac = s, None
+    if raw.fmt == "xlsx":  # real date cells arrive as ISO text (see reader._cell_text)
+        formats = [*formats, "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"]
+    if any("%S" in f for f in formats) and pc.any(pc.match_substring_regex(s, _FRACTION)).as_py():
+        digits = pc.extract_regex(s, r"\d:\d{2}\.(?P<f>\d{1,6})(?:$|\s|[+-]\d|Z)")
+        digits = pc.fill_null(pc.struct_field(digits, "f"), "")
+        padded = pc.utf8_rpad(digits, 6, "0")
+        frac = pc.if_else(pc.equal(digits, ""), 0, pc.cast(
+            pc.if_else(pc.equal(padded, "000000"), "0", padded), pa.int64()))
+        s = pc.replace_substring_regex(s, _FRACTION, r"\1\3")
+    parsed = None
+    for fmt in formats:
+        one = pc.strptime(s, format=fmt, unit=unit, error_is_null=True)
+        _check_rollover(raw, s, one, fmt, label)
+        parsed = one if parsed is None else pc.coalesce(parsed, one)
+    bad = pc.is_null(parsed).to_numpy(zero_copy_only=False)
+    if bad.any():
+        i = _first(bad)
+        raise raw.error(i, label, f"cannot read {what} {original[i].as_py()!r} as "
+                        f"{' or '.join(formats)}")
+    if frac is not None:
+        as_int = pc.cast(parsed, pa.int64())
+        parsed = pc.cast(pc.add(as_int, frac), parsed.type)
+    return parsed
+
+
+def _canon(s: pa.Array) -> pa.Array:
+    """Text of a date/time with zero padding and case removed, for comparing renderings."""
+    s = pc.utf8_lower(s)
+    return pc.replace_substring_regex(s, r"(^|[^0-9])0+([0-9])", r"\1\2")
+
+
+def _check_rollover(raw: RawTable, s: pa.Array, parsed: pa.Array, fmt: str, label: str) -> None:
+    """strptime rolls 02/30 over to 03/01: re-render what it read and compare with the text."""
+    if not pc.any(pc.is_valid(parsed)).as_py():
+        return
+    text, naive_fmt = s, fmt
+    if "%z" in fmt:  # compare the local clock text without its offset
+        text = pc.replace_substring_regex(s, r"\s*(Z|[+-]\d{2}:?\d{2})$", "")
+        naive_fmt = fmt.replace("%z", "").rstrip()
+        parsed = pc.strptime(text, format=naive_fmt, unit="s", error_is_null=True)
+    # whole seconds (the fraction was cut off before), or %S would render one
+    shown = pc.strftime(pc.cast(parsed, pa.timestamp("s", parsed.type.tz)), format=naive_fmt)
+    differs = pc.and_(pc.is_valid(parsed), pc.not_equal(_canon(shown), _canon(text)))
+    bad = pc.fill_null(differs, False).to_numpy(zero_copy_only=False)
+    if bad.any():
+        i = _first(bad)
+        raise raw.error(i, label, f"impossible date {s[i].as_py()!r} (read as {fmt}: no such "
+                        "day; it would have become " f"{shown[i].as_py()!r})")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -14,8 +13,9 @@ import pandas as pd
 from risk_dagster.core.calendar import calendar_timezone
 from risk_dagster.core.settings import CALENDAR_24_7
 from risk_dagster.ingest.derive import derive_totals
-from risk_dagster.ingest.fills_frame import WARNINGS_ATTR
+from risk_dagster.ingest.fills_frame import WARNINGS_ATTR, frame_lines
 from risk_dagster.ingest.mapping import load_mapping, parse_mapped_fills
+from risk_dagster.ingest.reader import check_input_path, peek_header
 from risk_dagster.ingest.propreports import (SOURCE as PROPREPORTS, is_fills_header,
                                              parse_propreports_fills, parse_propreports_totals)
 
@@ -35,29 +35,36 @@ class ParsedFile:
     source: str
     rows: int
     warnings: list[str] = field(default_factory=list)
+    lines: object = None  # np.ndarray: the file line of each row (first line per totals row)
 
 
 def parse_file(path: str | Path, source: str, *, calendar: str, timezone: str | None = None,
                account: str | None = None,
-               expected_dates: Iterable[dt.date] | None = None) -> ParsedFile:
+               expected_dates: Iterable[dt.date] | None = None,
+               skip_lines: Iterable[int] = ()) -> ParsedFile:
     """Parse ``path`` from ``source``: ``"propreports"`` (fills or totals, told apart by the
     header) or a mapping preset name / YAML path (fills, with totals derived from them).
 
     ``timezone`` is the timezone of PropReports' local times (default: the calendar's, New York for
-    24/7); ``account`` the trader of a totals file without an Account column; ``expected_dates``
-    the partition dates rows must fall on. Raises IngestError on bad input.
+    24/7); ``account`` the trader of an export that carries none (a totals file without an Account
+column, a mapped export with no or empty account cells); ``expected_dates``
+    the partition dates rows must fall on; ``skip_lines`` file lines to leave out. Raises IngestError
+on bad input.
     """
     if source == PROPREPORTS:
-        if is_fills_header(_peek_header(Path(path))):
+        if is_fills_header(peek_header(check_input_path(path))):
             tz = timezone or ("America/New_York" if calendar == CALENDAR_24_7
                               else calendar_timezone(calendar))
             fills = parse_propreports_fills(path, calendar=calendar, timezone=tz,
-                                            expected_dates=expected_dates)
+                                            expected_dates=expected_dates,
+                                            skip_lines=skip_lines)
             return _result("fills", fills, None, False, PROPREPORTS)
-        totals = parse_propreports_totals(path, account=account, expected_dates=expected_dates)
+        totals = parse_propreports_totals(path, account=account, expected_dates=expected_dates,
+                                          skip_lines=skip_lines)
         return _result("totals", None, totals, False, PROPREPORTS)
     mapping = load_mapping(source)
-    fills = parse_mapped_fills(path, mapping, calendar=calendar, expected_dates=expected_dates)
+    fills = parse_mapped_fills(path, mapping, calendar=calendar, account=account,
+                               expected_dates=expected_dates, skip_lines=skip_lines)
     return _result("fills", fills, derive_totals(fills), True, mapping.name)
 
 
@@ -65,11 +72,5 @@ def _result(kind, fills, totals, derived, source) -> ParsedFile:
     frame = fills if fills is not None else totals
     return ParsedFile(kind=kind, fills=fills, totals=totals, derived_totals=derived,
                       source=source, rows=len(fills if fills is not None else totals),
-                      warnings=list(frame.attrs.get(WARNINGS_ATTR, [])))
-
-
-def _peek_header(path: Path) -> list[str]:
-    with path.open("rb") as fh:
-        head = fh.read(1 << 16).decode("utf-8-sig", errors="replace")
-    first = head.splitlines()[0] if head.strip() else ""
-    return next(csv.reader([first]), [])
+                      warnings=list(frame.attrs.get(WARNINGS_ATTR, [])),
+                      lines=frame_lines(frame))

@@ -23,6 +23,32 @@ from risk_dagster.ingest.errors import IngestError
 from risk_dagster.ingest.reader import RawTable
 
 WARNINGS_ATTR = "ingest_warnings"
+LINES_ATTR = "source_lines"  # the file line of each row of a parsed frame (see encode_lines)
+
+
+def encode_lines(lines: np.ndarray) -> str:
+    """File lines as text for ``DataFrame.attrs`` (which pandas compares and JSON-encodes, so it
+    cannot hold an array): ``"range:2:1002"`` for consecutive lines, else base64 of int64."""
+    import base64
+
+    lines = np.asarray(lines, dtype=np.int64)
+    if len(lines) == 0 or (lines == np.arange(lines[0], lines[0] + len(lines))).all():
+        start = int(lines[0]) if len(lines) else 2
+        return f"range:{start}:{start + len(lines)}"
+    return "b64:" + base64.b64encode(lines.tobytes()).decode("ascii")
+
+
+def frame_lines(frame: pd.DataFrame) -> np.ndarray | None:
+    """The file line of each row of a frame a parser returned (None if it has none)."""
+    import base64
+
+    code = frame.attrs.get(LINES_ATTR)
+    if not code:
+        return None
+    if code.startswith("range:"):
+        a, b = (int(x) for x in code.split(":")[1:])
+        return np.arange(a, b, dtype=np.int64)
+    return np.frombuffer(base64.b64decode(code[4:]), dtype=np.int64)
 
 
 def session_dates(ts_utc: pd.Series, calendar: str) -> pd.Series:
@@ -74,7 +100,13 @@ def check_dates(frame: pd.DataFrame, allowed: Iterable[dt.date], *, file: str = 
 
 
 def non_session_warning(raw: RawTable, dates: pd.Series, calendar: str) -> None:
-    bad = [d for d in pd.unique(dates) if not is_session(calendar, pd.Timestamp(d).date())]
+    bad = []
+    for d in pd.unique(dates):
+        try:
+            if not is_session(calendar, pd.Timestamp(d).date()):
+                bad.append(d)
+        except Exception:  # noqa: BLE001 - beyond the calendar's bounds: the landing refuses it
+            continue
     if bad:
         raw.warnings.append(f"{raw.path.name}: fills on {len(bad)} day(s) that are not {calendar} "
                             f"sessions (first {pd.Timestamp(min(bad)).date()})")
@@ -96,9 +128,16 @@ def build_fills(raw: RawTable, cols: dict[str, object], *, source: str, calendar
             cols["symbol"], cols["side"], cols["short_sale"], cols["qty"], cols["price"],
             cols["fees"], cols["order_id"], *hash_extra])
         ids = hashed if fill_id is None else pc.coalesce(fill_id, hashed)
+    keep = None
     if len(pc.unique(ids)) < len(ids):
+        keep = _drop_exact_duplicates(raw, ids)
+        kept_ids = ids.filter(pa.array(keep))
         what = "fill id" if fill_id is not None else "identical fill (content hash)"
-        check_unique(raw, ids.to_pandas(), id_column if fill_id is not None else None, what)
+        if len(pc.unique(kept_ids)) < len(kept_ids):
+            placeholder = np.array([f"\x00dropped{i}" for i in range(len(ids))], dtype=object)
+            check_unique(raw, pd.Series(np.where(keep, ids.to_numpy(zero_copy_only=False),
+                                                 placeholder)),
+                         id_column if fill_id is not None else None, what)
     if expected_dates is not None:
         check_dates(pd.DataFrame({"trade_date": dates}), expected_dates, file=str(raw.path),
                     lines=raw.lines(), column=time_column)
@@ -113,6 +152,25 @@ def build_fills(raw: RawTable, cols: dict[str, object], *, source: str, calendar
     table = pa.Table.from_arrays(
         [pa.array(arrays[f.name]).cast(f.type) if not isinstance(arrays[f.name], pa.Array)
          else arrays[f.name].cast(f.type) for f in FILLS.arrow], schema=FILLS.arrow)
+    lines = raw.lines()
+    if keep is not None:
+        table, lines = table.filter(pa.array(keep)), lines[keep]
     out = table.to_pandas()
     out.attrs[WARNINGS_ATTR] = list(raw.warnings)
+    out.attrs[LINES_ATTR] = encode_lines(lines)
     return out
+
+
+def _drop_exact_duplicates(raw: RawTable, ids: pa.Array) -> np.ndarray:
+    """Rows to keep: a row whose every cell equals an earlier row's (an exact duplicate line, as
+    a re-saved or concatenated export repeats) is dropped and counted in the warnings; rows that
+    share an id but differ are left for the duplicate check to refuse."""
+    text = pc.binary_join_element_wise(*[raw.column(h, trim=False) for h in raw.header], "\x1f")
+    dup = pd.Series(text.to_numpy(zero_copy_only=False)).duplicated(keep="first").to_numpy()
+    if dup.any():
+        j = int(np.flatnonzero(dup)[0])
+        first = int(np.flatnonzero(pc.equal(text, text[j]).to_numpy(zero_copy_only=False))[0])
+        lines = raw.lines()
+        raw.warnings.append(f"{raw.path.name}: dropped {int(dup.sum())} exact duplicate row(s) "
+                            f"(first on line {lines[j]}, same as line {lines[first]})")
+    return ~dup

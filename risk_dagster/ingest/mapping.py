@@ -6,12 +6,21 @@ a value map to B / S / T), quantity, price, fee columns, order id, fill id (or n
 content hash when there is no usable fill id. ``event_type`` lists the row kinds a venue is known
 to emit; a row of another kind is kept as an ordinary fill and counted in the warnings, never
 dropped silently. ``ignore_columns`` are known columns that are deliberately unused.
+``decimal: ","`` declares a decimal comma (``81,33``; dots or spaces then group thousands);
+without it a comma is a thousands separator only in groups of 3 digits, else an error.
+
+A mapping is a preset name (``presets/<name>.yaml``) or a YAML file path, absolute or relative
+to the current directory. Its ``name`` (or the file's stem) names the source: the inbox, landing
+and rejected folders and the ``source`` column take it, never the path, so it must be a plain
+name (letters, digits, ``_``, ``-``). YAML syntax, timezone and key errors name the YAML file and
+its line.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +40,8 @@ from risk_dagster.ingest.reader import RawTable, normalize_header, read_raw
 PRESETS_DIR = Path(__file__).parent / "presets"
 _KEYS = {"name", "description", "account", "time", "symbol", "side", "quantity", "price", "fees",
          "order_id", "fill_id", "liquidity", "realized_pnl", "route", "hash_columns", "event_type",
-         "ignore_columns"}
+         "ignore_columns", "decimal"}
+SOURCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,63}")
 
 
 @dataclass(frozen=True)
@@ -39,7 +49,7 @@ class ColumnMapping:
     """Where each canonical field lives in a broker's CSV (header names, matched by name)."""
 
     name: str
-    account: str
+    account: str | None
     time_columns: tuple[str, ...]
     time_formats: tuple[str, ...]
     timezone: str | None
@@ -59,6 +69,8 @@ class ColumnMapping:
     event_column: str | None = None
     event_known: tuple[str, ...] = ()
     ignore_columns: tuple[str, ...] = ()
+    decimal: str = "."
+    path: Path | None = None  # the YAML file it came from
 
     def columns(self) -> list[str]:
         """Every source column the mapping knows (used or deliberately ignored)."""
@@ -69,53 +81,112 @@ class ColumnMapping:
         return [c for c in named if c]
 
 
-def load_mapping(name_or_path: str | Path) -> ColumnMapping:
-    """A ColumnMapping from a preset name (``"hyperliquid"``) or a YAML file path.
+def is_mapping_path(name_or_path: str | Path) -> bool:
+    """True when ``name_or_path`` names a YAML file rather than a preset."""
+    text = str(name_or_path)
+    return text.endswith((".yaml", ".yml")) or "/" in text or "\\" in text
 
-    Raises IngestError naming the YAML file and the key when a required key is missing or wrong
-    (e.g. a time without a timezone).
+
+def load_mapping(name_or_path: str | Path) -> ColumnMapping:
+    """A ColumnMapping from a preset name (``"hyperliquid"``) or a YAML file path (absolute, or
+    relative to the current directory).
+
+    Raises IngestError naming the YAML file, the line and the key when the YAML is broken or a
+    key is missing or wrong (e.g. a time without a timezone, an unknown timezone).
     """
     text = str(name_or_path)
-    path = Path(text)
-    if not (path.suffix in {".yaml", ".yml"} or path.exists()):
-        if not re.fullmatch(r"[a-z0-9_\-]+", text):
+    if is_mapping_path(text) or Path(text).is_file():
+        path = Path(text).expanduser()
+        if not path.is_file():
+            raise IngestError(path, None, None, "no such mapping file: "
+                              f"{path if path.is_absolute() else Path.cwd() / path}")
+    else:
+        if not SOURCE_NAME.fullmatch(text):
             raise IngestError(text, None, None, "not a preset name nor a YAML file")
         path = PRESETS_DIR / f"{text}.yaml"
-    if not path.is_file():
-        known = sorted(p.stem for p in PRESETS_DIR.glob("*.yaml"))
-        raise IngestError(path, None, None, f"no such mapping (presets: {', '.join(known)})")
-    spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if not path.is_file():
+            known = sorted(p.stem for p in PRESETS_DIR.glob("*.yaml"))
+            raise IngestError(f"{text}.yaml", None, None,
+                              f"no such preset {text!r} (presets: {', '.join(known)}; or give "
+                              "the path of your own mapping YAML)")
+    try:
+        source = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise IngestError(path, None, None, f"not UTF-8 text (byte {exc.start})") from None
+    try:
+        spec = yaml.safe_load(source)
+        node = yaml.compose(source)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise IngestError(path, line, None, f"YAML syntax error: {problem}") from None
     if not isinstance(spec, dict):
         raise IngestError(path, None, None, "a mapping must be a YAML dictionary")
-    return _mapping_from_spec(path, spec)
+    return _mapping_from_spec(path, spec, _key_lines(node))
 
 
-def _mapping_from_spec(path: Path, spec: dict) -> ColumnMapping:
+def _key_lines(node, prefix: str = "") -> dict[str, int]:
+    """``"time.timezone" -> line`` (1-based) for every key of a composed YAML mapping."""
+    out: dict[str, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            name = f"{prefix}{key.value}"
+            out[name] = key.start_mark.line + 1
+            out.update(_key_lines(value, name + "."))
+    return out
+
+
+def _mapping_from_spec(path: Path, spec: dict, lines: dict[str, int] | None = None
+                       ) -> ColumnMapping:
+    lines = lines or {}
+
+    def fail(key: str, message: str) -> IngestError:
+        line = lines.get(key) or lines.get(key.split(".")[0])
+        return IngestError(path, line, key, message)
+
     def need(key: str, value: object = None) -> object:
         value = spec.get(key) if value is None else value
         if value in (None, "", [], {}):
-            raise IngestError(path, None, key, "required key is missing")
+            raise fail(key, "required key is missing")
         return value
 
     unknown = set(spec) - _KEYS
     if unknown:
-        raise IngestError(path, None, sorted(unknown)[0], "unknown key (typo?)")
+        raise fail(sorted(unknown)[0], "unknown key (typo?)")
+    for key in ("time", "side"):
+        if not isinstance(spec.get(key), dict):
+            raise fail(key, "must be a dictionary (column:, format:/values: ...)")
     time, side = need("time"), need("side")
     liq, event = spec.get("liquidity") or {}, spec.get("event_type") or {}
     formats = _as_tuple(need("time.format", time.get("format")))
+    tz = time.get("timezone")
     if not any("%z" in f for f in formats):
-        need("time.timezone", time.get("timezone"))
+        need("time.timezone", tz)
+    if tz is not None:
+        try:
+            zoneinfo.ZoneInfo(str(tz))
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise fail("time.timezone", f"unknown timezone {tz!r} (an IANA name such as "
+                       "America/New_York or Asia/Kolkata)") from None
     side_spec = need("side.values", side.get("values"))
     side_values = {str(k): str(v).upper() for k, v in side_spec.items()}
     if not set(side_values.values()) <= {"B", "S", "T"}:
-        raise IngestError(path, None, "side.values", "sides must map to B, S or T (short sale)")
+        raise fail("side.values", "sides must map to B, S or T (short sale)")
     liq_values = {str(k): v for k, v in (liq.get("values") or {}).items()}
     if not set(liq_values.values()) <= {"add", "remove", None}:
-        raise IngestError(path, None, "liquidity.values", "must map to add, remove or null")
+        raise fail("liquidity.values", "must map to add, remove or null")
+    decimal = str(spec.get("decimal", "."))
+    if decimal not in {".", ","}:
+        raise fail("decimal", f"must be '.' or ',' (got {decimal!r})")
+    name = str(spec.get("name") or path.stem)
+    if not SOURCE_NAME.fullmatch(name):
+        raise fail("name", f"{name!r} is not a plain name (letters, digits, _ and -): it names "
+                   "the inbox, landing and rejected folders")
     return ColumnMapping(
-        name=str(spec.get("name") or path.stem), account=need("account"),
+        name=name, account=spec.get("account") or None,
         time_columns=_as_tuple(need("time.column", time.get("column"))), time_formats=formats,
-        timezone=time.get("timezone"), symbol=need("symbol"),
+        timezone=tz, symbol=need("symbol"),
         side_column=need("side.column", side.get("column")), side_values=side_values,
         quantity=need("quantity"), price=need("price"), order_id=need("order_id"),
         fees=_as_tuple(spec.get("fees")), fill_id=spec.get("fill_id"),
@@ -123,7 +194,7 @@ def _mapping_from_spec(path: Path, spec: dict) -> ColumnMapping:
         realized_pnl=spec.get("realized_pnl"), route=spec.get("route"),
         hash_columns=_as_tuple(spec.get("hash_columns")), event_column=event.get("column"),
         event_known=_as_tuple(event.get("known")),
-        ignore_columns=_as_tuple(spec.get("ignore_columns")),
+        ignore_columns=_as_tuple(spec.get("ignore_columns")), decimal=decimal, path=path,
     )
 
 
@@ -134,23 +205,26 @@ def _as_tuple(value: object) -> tuple[str, ...]:
 
 
 def parse_mapped_fills(path: str | Path, mapping: ColumnMapping | str | Path, *,
-                       calendar: str = CALENDAR_24_7,
-                       expected_dates: Iterable[dt.date] | None = None) -> pd.DataFrame:
+                       calendar: str = CALENDAR_24_7, account: str | None = None,
+                       expected_dates: Iterable[dt.date] | None = None,
+                       skip_lines: Iterable[int] = ()) -> pd.DataFrame:
     """Read a broker's fills CSV through ``mapping`` into the canonical FILLS frame.
 
     Times are converted to UTC; with a 24/7 calendar ``trade_date`` is the UTC date. Quantities in
     the venue's units (shares or tokens), prices and money in USD; ``source`` is the mapping name.
-    Warnings are in ``frame.attrs["ingest_warnings"]``; bad input raises IngestError.
+    ``account`` is the trader of an export that carries none (no account column in the mapping,
+    or empty account cells). Warnings are in ``frame.attrs["ingest_warnings"]``; bad input raises
+    IngestError.
     """
     m = mapping if isinstance(mapping, ColumnMapping) else load_mapping(mapping)
-    raw = read_raw(path)
+    raw = read_raw(path, decimal=m.decimal, skip_lines=skip_lines)
     col = {c: raw.require(c) for c in m.columns() if c not in m.ignore_columns}
     raw.ignore_unknown({normalize_header(c) for c in (*col, *m.ignore_columns)})
     side_code, _ = convert.codes(raw, col[m.side_column], m.side_values)
     cols = {
         "ts": convert.utc_times(raw, [col[c] for c in m.time_columns], list(m.time_formats),
                                 m.timezone),
-        "trader_id": convert.trader_ids(raw, col[m.account]),
+        "trader_id": convert.accounts(raw, col.get(m.account) if m.account else None, account),
         "symbol": convert.text(raw, col[m.symbol]),
         "side": pc.if_else(pc.equal(side_code, "T"), "S", side_code),
         "short_sale": pc.equal(side_code, "T"),

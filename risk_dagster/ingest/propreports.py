@@ -21,8 +21,10 @@ from risk_dagster.core.settings import DEFAULT_CALENDAR
 from risk_dagster.core.trader_ids import InvalidTraderId, validate_trader_id
 from risk_dagster.ingest import convert
 from risk_dagster.ingest.errors import IngestError
-from risk_dagster.ingest.fills_frame import WARNINGS_ATTR, build_fills, check_dates, check_unique
+from risk_dagster.ingest.fills_frame import (LINES_ATTR, WARNINGS_ATTR, build_fills, check_dates,
+                                             check_unique, encode_lines)
 from risk_dagster.ingest.reader import RawTable, normalize_header, read_raw
+from risk_dagster.ingest.report_structure import split_totals_report, split_trades_report
 
 SOURCE = "propreports"
 FEE_COLUMNS = ("Comm", "Ecn Fee", "SEC", "ORF", "CAT", "TAF", "FTT", "NSCC", "Acc", "Clr", "Misc")
@@ -46,18 +48,22 @@ def is_fills_header(header: list[str]) -> bool:
 
 def parse_propreports_fills(path: str | Path, *, calendar: str = DEFAULT_CALENDAR,
                             timezone: str = "America/New_York",
-                            expected_dates: Iterable[dt.date] | None = None) -> pd.DataFrame:
+                            expected_dates: Iterable[dt.date] | None = None,
+                            skip_lines: Iterable[int] = ()) -> pd.DataFrame:
     """Read a PropReports fills export into the canonical FILLS frame.
 
     ``Date/Time`` is exchange local time in ``timezone``; ``ts`` is UTC and ``trade_date`` the date
     in the calendar's timezone. B = buy, S = sell, T = short sale (side 'S', short_sale True).
     ``fill_id`` is ``Fill Id`` where present, else a content hash. Qty in shares, money in USD.
     Warnings (ignored columns, encoding fallback) are in ``frame.attrs["ingest_warnings"]``.
-    Raises IngestError naming file, line and column on bad input.
+    ``skip_lines``: file lines to leave out (``--skip-bad-rows``). Raises IngestError naming
+    file, line and column on bad input.
     """
-    raw = read_raw(path)
+    raw = read_raw(path, skip_lines=skip_lines)
     req = {name: raw.require(name) for name in FILLS_REQUIRED}
     opt = {name: raw.find(name) for name in (*FILLS_OPTIONAL, *FEE_COLUMNS)}
+    split_trades_report(raw, req["Date/Time"], req["B/S"])
+    _require_rows(raw)
     raw.ignore_unknown({normalize_header(n) for n in (*FILLS_REQUIRED, *opt)})
     side_code, _ = convert.codes(raw, req["B/S"], SIDES)
     liquidity = (convert.codes(raw, opt["Liq"], LIQUIDITY, unknown="null")[0]
@@ -86,7 +92,8 @@ def parse_propreports_fills(path: str | Path, *, calendar: str = DEFAULT_CALENDA
 
 
 def parse_propreports_totals(path: str | Path, *, account: str | None = None,
-                             expected_dates: Iterable[dt.date] | None = None) -> pd.DataFrame:
+                             expected_dates: Iterable[dt.date] | None = None,
+                             skip_lines: Iterable[int] = ()) -> pd.DataFrame:
     """Read a PropReports totals-by-date export into the canonical TOTALS frame.
 
     The trader is the ``Account`` column when present, else ``account``. Rows of several ``Type``
@@ -94,11 +101,16 @@ def parse_propreports_totals(path: str | Path, *, account: str | None = None,
     ``Net`` must equal ``Gross`` - fees within rounding (half a cent per money column), and
     ``Total Δ`` must equal ``Net + Unrealized Δ`` when both are present. USD throughout.
     """
-    raw = read_raw(path)
+    raw = read_raw(path, skip_lines=skip_lines)
     req = {name: raw.require(name) for name in TOTALS_REQUIRED}
     opt = {name: raw.find(name) for name in (*TOTALS_OPTIONAL, *FEE_COLUMNS)}
     raw.ignore_unknown({normalize_header(n) for n in (*TOTALS_REQUIRED, *opt)})
     fee_cols = [opt[c] for c in FEE_COLUMNS if opt[c]]
+    money = [req[c] for c in ("Orders", "Fills", "Qty", "Gross", "Net")] + fee_cols + [
+        opt[c] for c in ("Unrealized Δ", "Total Δ", "Unrealized", "Realized") if opt[c]]
+    split_totals_report(raw, req["Date"], money,
+                        lambda r, c: convert.numbers(r, c, required=False))
+    _require_rows(raw)
     gross, net = convert.numbers(raw, req["Gross"]), convert.numbers(raw, req["Net"])
     fees = convert.fee_sum(raw, fee_cols)
     tol = 0.005 * (len(fee_cols) + 2) + 1e-9 * np.abs(gross)
@@ -123,20 +135,25 @@ def parse_propreports_totals(path: str | Path, *, account: str | None = None,
         check_dates(frame, expected_dates, file=str(raw.path), lines=raw.lines(),
                     column=req["Date"])
     out = frame.groupby(["trade_date", "trader_id"], as_index=False, sort=True).sum()
+    first_line = pd.Series(raw.lines()).groupby([frame["trade_date"], frame["trader_id"]],
+                                                sort=True).min()
     out["derived"], out["source"] = False, SOURCE
     out = TOTALS.conform(out)
     out.attrs[WARNINGS_ATTR] = list(raw.warnings)
+    out.attrs[LINES_ATTR] = encode_lines(first_line.to_numpy())
     return out
+
+
+def _require_rows(raw: RawTable) -> None:
+    if raw.n_rows == 0:
+        kinds = sorted({s.kind.replace("_", " ") for s in raw.structure})
+        raise IngestError(raw.path, None, None, "no data rows, only report lines ("
+                          + ", ".join(kinds) + ")")
 
 
 def _dates(raw: RawTable, col: str) -> pd.Series:
     s = convert.text(raw, col)
-    parsed = pc.coalesce(*[pc.strptime(s, format=f, unit="s", error_is_null=True)
-                           for f in DATE_FORMATS])
-    bad = pc.is_null(parsed).to_numpy(zero_copy_only=False)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise raw.error(i, col, f"cannot read date {s[i].as_py()!r} as MM/DD/YYYY")
+    parsed = convert.strict_strptime(raw, s, DATE_FORMATS, col, what="date", unit="s")
     return pd.Series(parsed.to_pandas()).dt.normalize()
 
 

@@ -43,9 +43,10 @@ def test_range_run_stores_every_date_once_and_reruns_replace(tmp_path):
         assert _materialize(tmp_path, instance, D1.isoformat(), D3.isoformat()).success
         assert len(lake.read_df("raw_fills", "date")) == len(fills)
 
-        # a corrected re-export of D2 for T1 replaces the earlier one
+        # a corrected re-export of D2 for T1, landed with replace (--replace), replaces the
+        # earlier one; without it the batches of a day are merged by fill id
         corrected = make_fills([D2], ["T1"], per_day=2, seed=5)
-        land(tmp_path, "fills", "test", "batch2", corrected)
+        land(tmp_path, "fills", "test", "batch2", corrected, replace=True)
         assert _materialize(tmp_path, instance, D2.isoformat(), D2.isoformat()).success
         d2 = lake.read_df("raw_fills", "date", ["2024-01-04"])
         assert (d2.trader_id == "T1").sum() == 2 and (d2.trader_id == "T2").sum() == 6
@@ -93,3 +94,23 @@ def test_invalid_trader_never_becomes_a_partition(tmp_path, tid):
         assert not _materialize(tmp_path, instance, D1.isoformat(), D1.isoformat()).success
         assert instance.get_dynamic_partitions(TRADER_PARTITIONS_NAME) == []
         assert not (tmp_path / "raw_fills").exists()
+
+
+def test_raw_fills_metadata_counts_skipped_bad_rows(tmp_path):
+    from risk_dagster.ingest.inbox import process_inbox_file
+    from risk_dagster_tests.ingest.samples import FILLS_26, csv_text, fill_rows
+
+    path = tmp_path / "inbox" / "propreports" / "f.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text(csv_text(FILLS_26, [*fill_rows(2, **{"Date/Time": "01/03/2024 10:00:00"}),
+                                        {"Fill Id": "X", "Qty": "ten",
+                                         "Date/Time": "01/03/2024 10:00:00"}]))
+    result = process_inbox_file(path, "propreports", tmp_path, calendar="XNYS", skip_bad_rows=1)
+    assert (result.status, result.rows, result.bad_rows) == ("landed", 2, 1)
+    with dg.instance_for_test() as instance:
+        run = _materialize(tmp_path, instance, D1.isoformat(), D1.isoformat())
+        assert run.success
+        [meta] = [m.metadata for m in run.asset_materializations_for_node("raw_trades")
+                  if m.asset_key == dg.AssetKey("raw_fills")]
+        assert (meta["rows"].value, meta["bad_rows_skipped"].value,
+                meta["landed_files"].value) == (2, 1, 1)

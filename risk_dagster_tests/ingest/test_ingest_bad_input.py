@@ -9,6 +9,8 @@ import pytest
 from risk_dagster.ingest import (IngestError, check_dates, parse_propreports_fills,
                                  parse_propreports_totals)
 
+from risk_dagster.ingest.fills_frame import frame_lines
+
 from .samples import FILLS_26, csv_text, fill_rows
 
 
@@ -94,11 +96,20 @@ def test_duplicate_fill_id_names_both_lines(write):
     assert (err.row, err.column) == (5, "Fill Id") and "duplicate of line 3" in err.message
 
 
-def test_duplicate_rows_without_fill_id_are_caught_by_the_content_hash(write):
+def test_exact_duplicate_rows_are_dropped_and_counted(write):
     columns = [c for c in FILLS_26 if c not in {"Fill Id", "PropReports Id"}]
     rows = [{"Order Id": "O1"}, {"Order Id": "O1", "Qty": "50"}, {"Order Id": "O1"}]
-    err = _error(write, csv_text(columns, rows))
-    assert err.row == 4 and "duplicate of line 2" in err.message
+    fills = parse_propreports_fills(write("f.csv", csv_text(columns, rows)))
+    assert fills["qty"].tolist() == [100.0, 50.0]
+    assert frame_lines(fills).tolist() == [2, 3]
+    assert fills.attrs["ingest_warnings"] == [
+        "f.csv: dropped 1 exact duplicate row(s) (first on line 4, same as line 2)"]
+
+
+def test_same_fill_id_with_other_content_is_an_error_after_exact_duplicates(write):
+    rows = [*fill_rows(2), fill_rows(1)[0], {"Fill Id": "F2", "Qty": "7"}]
+    err = _error(write, csv_text(FILLS_26, rows))
+    assert (err.row, err.column) == (5, "Fill Id") and "duplicate of line 3" in err.message
 
 
 def test_mixed_timezones(write):

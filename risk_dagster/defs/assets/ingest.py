@@ -14,6 +14,7 @@ from risk_dagster.defs.partitions import (
     single_run,
 )
 from risk_dagster.defs.resources import LakeResource, TradeSource
+from risk_dagster.ingest.inbox import landing_summary
 from risk_dagster.ingest.partition_checks import CheckOutcome
 from risk_dagster.ingest.raw_partitions import BlockingCheckFailure, ingest_batches
 
@@ -50,11 +51,13 @@ def _raw_trades(context: dg.AssetExecutionContext, lake: LakeResource, source: T
         raise dg.Failure(description=str(exc), metadata={
             o.name: dg.MetadataValue.json(o.examples) for o in exc.failed}) from exc
     closed = sum(not is_session(source.calendar, d) for d in dates)
+    landed = (landing_summary(lake.root, [d.isoformat() for d in dates])
+              if source.kind == "landing" else {})  # files, bad rows skipped, duplicates dropped
     common = {"source": origin.describe(), "dates": len(dates), "first_date": dates[0].isoformat(),
               "last_date": dates[-1].isoformat(), "closed_sessions": closed}
     yield dg.MaterializeResult(asset_key="raw_fills", metadata={
         **common, "rows": stats.fills, "traders": len(stats.traders),
-        "sessions_without_fills": len(dates) - closed - len(stats.fill_dates),
+        "sessions_without_fills": len(dates) - closed - len(stats.fill_dates), **landed,
         "path": dg.MetadataValue.path(str(lake.lake.asset_dir("raw_fills")))})
     yield dg.MaterializeResult(asset_key="raw_totals", metadata={
         **common, "rows": stats.totals, "derived_rows": stats.derived,
