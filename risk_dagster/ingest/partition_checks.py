@@ -12,11 +12,12 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from risk_dagster.core.calendar import calendar_timezone
+from risk_dagster.core.calendar import calendar_timezone, fill_session_dates, opens_overnight
 from risk_dagster.core.schemas import FILLS, TOTALS, TableSchema
 from risk_dagster.core.trader_ids import is_valid_trader_id
 
@@ -60,8 +61,8 @@ def _as_arrow(frame: pa.Table | pd.DataFrame, schema: TableSchema) -> tuple[pa.T
     """Cast to the canonical schema; the outcome says whether that worked."""
     name = f"{schema.name}_schema"
     try:
-        table = schema.to_arrow(frame) if isinstance(frame, pd.DataFrame) else frame.select(
-            schema.names).cast(schema.arrow)
+        table = (schema.to_arrow(frame) if isinstance(frame, pd.DataFrame)
+                 else schema.select_arrow(frame))
     except (KeyError, ValueError, TypeError, pa.ArrowException) as exc:
         return None, CheckOutcome(name, False, True, f"does not fit the {schema.name} schema: {exc}", 1)
     return table, CheckOutcome(name, True, True, f"matches the {schema.name} schema")
@@ -107,13 +108,35 @@ def _trader_ids(table: pa.Table, name: str) -> CheckOutcome:
                         len(bad), [{"trader_id": t} for t in bad[:MAX_EXAMPLES]])
 
 
+def _session_mismatch(table: pa.Table, calendar: str) -> np.ndarray:
+    """True where a fill's trade_date is not the session of its timestamp in its calendar (the
+    fill's own ``calendar``, else ``calendar``); only for overnight calendars (CME Globex)."""
+    codes = (pd.Series(table["calendar"].to_pandas()) if "calendar" in table.column_names
+             else pd.Series([None] * table.num_rows)).fillna(calendar).to_numpy(object)
+    bad = np.zeros(table.num_rows, dtype=bool)
+    ts = pd.Series(table["ts"].to_pandas())
+    days = pd.to_datetime(pd.Series(table["trade_date"].to_pandas()))
+    for code in pd.unique(codes):
+        mask = codes == code
+        if opens_overnight(code):
+            expected, _ = fill_session_dates(ts[mask], code)
+            bad[mask] = (expected.to_numpy() != days[mask].to_numpy())
+    return bad
+
+
 def _in_partition(table: pa.Table, dates: set[dt.date], calendar: str) -> CheckOutcome:
     """Each fill's trade_date is one of ``dates`` and its timestamp falls inside that date in the
     calendar's timezone: compared with each date's [local midnight, next local midnight) in UTC,
-    so no timestamp needs converting."""
+    so no timestamp needs converting. A fill dated by an overnight calendar (a future's own CME
+    Globex calendar, or the partitions' when that is one) must instead carry the session its
+    timestamp trades in."""
     days = sorted(dates)
     tz = calendar_timezone(calendar)
     unit = pa.timestamp("us", tz="UTC")
+    overnight = (pc.is_valid(table["calendar"]).to_numpy(zero_copy_only=False)
+                 if "calendar" in table.column_names else np.zeros(table.num_rows, dtype=bool))
+    if opens_overnight(calendar):
+        overnight[:] = True
 
     def midnights(values) -> pa.Array:  # local midnight of each date, in UTC (DST-safe)
         return pa.array(pd.DatetimeIndex([pd.Timestamp(d) for d in values])
@@ -125,6 +148,13 @@ def _in_partition(table: pa.Table, dates: set[dt.date], calendar: str) -> CheckO
         hi = midnights([d + dt.timedelta(days=1) for d in days]).take(idx)
         inside = pc.and_kleene(pc.greater_equal(table["ts"], lo), pc.less(table["ts"], hi))
         bad = pc.invert(pc.fill_null(inside, False))
+        if overnight.any():
+            known = pc.is_valid(idx).to_numpy(zero_copy_only=False)
+            local_bad = bad.to_numpy(zero_copy_only=False)
+            session_bad = np.zeros(table.num_rows, dtype=bool)
+            rows = np.flatnonzero(overnight)
+            session_bad[rows] = _session_mismatch(table.take(rows), calendar)
+            bad = pa.array(np.where(overnight, session_bad | ~known, local_bad))
     else:
         bad = pa.array([True] * table.num_rows)
     n = int(pc.sum(bad).as_py() or 0)

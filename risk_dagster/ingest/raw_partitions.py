@@ -45,7 +45,7 @@ class RawPartitions:
 def to_canonical(frame: pa.Table | pd.DataFrame, schema: TableSchema) -> pa.Table:
     if isinstance(frame, pd.DataFrame):
         return schema.to_arrow(frame)
-    return frame.select(schema.names).cast(schema.arrow)
+    return schema.select_arrow(frame)
 
 
 def complete_totals(fills: pa.Table, totals: pa.Table) -> tuple[pa.Table, int]:

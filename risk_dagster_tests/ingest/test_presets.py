@@ -1,0 +1,95 @@
+"""Broker presets (tradovate, ninjatrader, ibkr_flex) on files written from their documented
+columns; the MES round trips must give $62.50 gross on the 2025-01-23 session."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+import numpy as np
+import pytest
+
+from risk_dagster.core.lake import Lake
+from risk_dagster.defs.assets.ingest import raw_trades
+from risk_dagster.defs.resources import LakeResource, TradeSource
+from risk_dagster.ingest import IngestError, parse_file
+from risk_dagster.ingest.inbox import INBOX, process_inbox_file
+from risk_dagster.pipeline import RANGE_END_TAG, RANGE_START_TAG
+from risk_dagster_tests.ingest.broker_samples import (MES_DATE, MES_FEES, MES_GROSS,
+                                                      ibkr_flex_csv, ninjatrader_csv,
+                                                      tradovate_csv)
+
+
+@pytest.mark.parametrize("preset, text", [("tradovate", tradovate_csv()),
+                                          ("ninjatrader", ninjatrader_csv())])
+def test_futures_presets_date_globex_sessions_and_use_the_point_value(write, preset, text):
+    parsed = parse_file(write(f"{preset}.csv", text), preset, calendar="XNYS")
+    fills = parsed.fills
+    assert len(fills) == 7 and set(fills["trade_date"]) == {MES_DATE}  # incl. 17:30 CT the eve
+    assert (fills["multiplier"] == 5.0).all() and (fills["asset_class"] == "future").all()
+    assert (fills["calendar"] == "CMES").all()
+    first = fills.iloc[0]
+    assert first["notional"] == pytest.approx(1 * 6095.00 * 5)
+    totals = parsed.totals
+    assert len(totals) == 1 and totals["trade_date"].iloc[0] == MES_DATE
+    assert totals["gross_pnl"].iloc[0] == pytest.approx(MES_GROSS)
+    assert totals["fees"].iloc[0] == pytest.approx(MES_FEES)
+    assert not any("not XNYS sessions" in w or "not CMES" in w for w in parsed.warnings)
+
+
+def test_ninjatrader_reads_the_contract_month_form(write):
+    fills = parse_file(write("nt.csv", ninjatrader_csv()), "ninjatrader", calendar="XNYS").fills
+    assert set(fills["symbol"]) == {"MES 03-25"}
+    assert fills["fill_id"].tolist() == ["E1", "E2", "E3", "E4", "E5", "E6", "E7"]
+
+
+def test_ibkr_flex_mixes_stocks_and_futures_in_one_account(write):
+    parsed = parse_file(write("flex.csv", ibkr_flex_csv()), "ibkr_flex", calendar="XNYS")
+    f = parsed.fills.set_index("fill_id")
+    assert f.loc["T1", "asset_class"] == "equity" and f.loc["T1", "multiplier"] == 1.0
+    assert f.loc["T1", "calendar"] is None  # dated by the partitions' calendar (XNYS)
+    assert f.loc["T2", "side"] == "S" and f.loc["T2", "qty"] == 100  # signed quantity read
+    assert f.loc["T1", "fees"] == pytest.approx(1.0)  # IBCommission -1.00 is a $1 cost
+    assert f.loc["FE1", "multiplier"] == 5.0 and f.loc["FE1", "calendar"] == "CMES"
+    assert set(parsed.fills["trade_date"]) == {MES_DATE}
+    # gross = AAPL $125 + MES $62.50, from IBKR's own FifoPnlRealized
+    assert parsed.totals["gross_pnl"].iloc[0] == pytest.approx(125.0 + MES_GROSS)
+    assert parsed.totals["fees"].iloc[0] == pytest.approx(2.0 + MES_FEES)
+
+
+def test_unknown_root_is_refused_naming_line_and_column(write):
+    path = write("t.csv", tradovate_csv(contract="XYZH5"))
+    with pytest.raises(IngestError, match="unknown futures root 'XYZ'") as info:
+        parse_file(path, "tradovate", calendar="XNYS")
+    assert info.value.row == 2 and info.value.column == "contractName"
+
+
+def test_signed_quantity_must_agree_with_the_side(write):
+    text = ibkr_flex_csv().replace(",-100,223.35,", ",100,223.35,")
+    with pytest.raises(IngestError, match="disagrees with the side") as info:
+        parse_file(write("flex.csv", text), "ibkr_flex", calendar="XNYS")
+    assert info.value.row == 3 and info.value.column == "Quantity"
+
+
+def test_tradovate_file_stores_62_50_gross_on_the_session(tmp_path):
+    """End to end: inbox -> landing -> raw_trades; the stored raw_totals say $62.50."""
+    inbox = tmp_path / INBOX / "tradovate"
+    inbox.mkdir(parents=True)
+    (inbox / "fills.csv").write_text(tradovate_csv())
+    result = process_inbox_file(inbox / "fills.csv", "tradovate", tmp_path, calendar="XNYS")
+    assert result.status != "rejected", result.error
+    assert list(result.dates) == [MES_DATE.isoformat()]
+    day = MES_DATE.isoformat()
+    resources = {"lake": LakeResource(data_dir=str(tmp_path)),
+                 "source": TradeSource(kind="landing", data_dir=str(tmp_path))}
+    with dg.instance_for_test() as instance:
+        run = dg.materialize([raw_trades], instance=instance, resources=resources,
+                             tags={RANGE_START_TAG: day, RANGE_END_TAG: day})
+        assert run.success
+        assert all(c.passed for c in run.get_asset_check_evaluations())
+    lake = Lake(tmp_path)
+    totals = lake.read_df("raw_totals", "date", [day])
+    assert totals["gross_pnl"].tolist() == [pytest.approx(MES_GROSS)]
+    assert totals["net_pnl"].tolist() == [pytest.approx(MES_GROSS - MES_FEES)]
+    fills = lake.read_df("raw_fills", "date", [day])
+    assert np.allclose(fills["multiplier"], 5.0) and len(fills) == 7
