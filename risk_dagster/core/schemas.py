@@ -126,6 +126,9 @@ TOTALS = TableSchema(
         Column("derived", pa.bool_(), "flag", "True when computed from fills because the source "
                "has no daily totals"),
         Column("source", pa.string(), "text", "where the row came from"),
+        Column("end_balance", pa.float64(), "USD", "account balance at the day's close, where "
+               "the source reports it (PropReports End Balance); null when unknown",
+               nullable=True, default=None),
     ),
 )
 

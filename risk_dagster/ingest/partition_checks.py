@@ -20,10 +20,14 @@ import pyarrow.compute as pc
 from risk_dagster.core.calendar import calendar_timezone, fill_session_dates, opens_overnight
 from risk_dagster.core.schemas import FILLS, TOTALS, TableSchema
 from risk_dagster.core.trader_ids import is_valid_trader_id
+from risk_dagster.ingest.fifo import FifoLedger, fifo_by_trader_day
 
 # Totals and fills agree when counts match exactly and sums within these tolerances.
 QTY_REL_TOL = 1e-6
 PNL_ABS_TOL_USD = 0.05
+# Reported gross vs FIFO realized P&L of the fills, per trader-day (USD): a cent of rounding per
+# reported money column, with room. Overridden by RISK_PNL_TOLERANCE_USD (Settings).
+FIFO_PNL_TOL_USD = 0.05
 MAX_EXAMPLES = 5
 
 
@@ -210,6 +214,43 @@ def reconcile_totals(fills: pa.Table | pd.DataFrame, totals: pa.Table | pd.DataF
     return CheckOutcome("totals_reconcile_with_fills", n == 0, False,
                         f"{n} rows {what}" if n else f"no rows {what}", n,
                         bad.head(MAX_EXAMPLES).astype(str).to_dict("records"))
+
+
+def reconcile_fifo_pnl(fills: pa.Table | pd.DataFrame, totals: pa.Table | pd.DataFrame,
+                       ledger: FifoLedger | None = None, *,
+                       tol_usd: float = FIFO_PNL_TOL_USD) -> CheckOutcome:
+    """Reported gross (and fees) per trader-day agree with the fills, blocking.
+
+    Gross is recomputed from the fills by FIFO lot matching (``ingest.fifo``) with each fill's
+    multiplier (futures point values) and the open lots in ``ledger`` (positions carried from
+    earlier days; updated here). Fees are compared when the trader-day's fills report any.
+    A reported trader-day without fills must have a gross of 0. Derived totals are skipped
+    (they come from the fills). ``tol_usd``: allowed |difference| per trader-day (USD).
+    """
+    t = totals.to_pandas() if isinstance(totals, pa.Table) else totals
+    reported = t.loc[~t["derived"].astype(bool), ["trade_date", "trader_id", "gross_pnl", "fees"]]
+    if reported.empty:  # nothing to compare: keep the fills for the lots of later chunks
+        if ledger is not None:
+            ledger.defer(fills)
+        return CheckOutcome("totals_gross_matches_fills_fifo", True, True,
+                            "no reported totals (all derived from the fills)")
+    fifo = fifo_by_trader_day(fills, ledger)
+    both = reported.merge(fifo, on=["trade_date", "trader_id"], how="left")
+    both["fifo_gross"] = both["fifo_gross"].fillna(0.0)
+    both["fills_fees"] = both["fills_fees"].fillna(0.0)
+    both["gross_diff"] = both["gross_pnl"] - both["fifo_gross"]
+    fees_known = both["fills_fees"].abs() > 0
+    bad_gross = both["gross_diff"].abs() > tol_usd
+    bad_fees = fees_known & ((both["fees"] - both["fills_fees"]).abs() > tol_usd)
+    bad = both[bad_gross | bad_fees].sort_values(["trade_date", "trader_id"])
+    n = len(bad)
+    what = (f"whose gross P&L differs from the fills' FIFO realized P&L (or fees from the fills' "
+            f"fees) by more than {tol_usd} USD")
+    days = ", ".join(f"{r.trade_date}|{r.trader_id} (gross {r.gross_pnl:.2f} vs fills "
+                     f"{r.fifo_gross:.2f})" for r in bad.head(MAX_EXAMPLES).itertuples())
+    detail = f"{n} trader-days {what}: {days}" if n else f"no trader-days {what}"
+    examples = bad.head(MAX_EXAMPLES).round(2).astype(str).to_dict("records")
+    return CheckOutcome("totals_gross_matches_fills_fifo", n == 0, True, detail, n, examples)
 
 
 def blocking_failures(outcomes: list[CheckOutcome]) -> list[CheckOutcome]:

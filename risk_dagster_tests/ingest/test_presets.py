@@ -12,7 +12,7 @@ import pytest
 from risk_dagster.core.lake import Lake
 from risk_dagster.defs.assets.ingest import raw_trades
 from risk_dagster.defs.resources import LakeResource, TradeSource
-from risk_dagster.ingest import IngestError, parse_file
+from risk_dagster.ingest import IngestError, parse_file, parse_propreports_totals
 from risk_dagster.ingest.inbox import INBOX, process_inbox_file
 from risk_dagster.pipeline import RANGE_END_TAG, RANGE_START_TAG
 from risk_dagster_tests.ingest.broker_samples import (MES_DATE, MES_FEES, MES_GROSS,
@@ -93,3 +93,13 @@ def test_tradovate_file_stores_62_50_gross_on_the_session(tmp_path):
     assert totals["net_pnl"].tolist() == [pytest.approx(MES_GROSS - MES_FEES)]
     fills = lake.read_df("raw_fills", "date", [day])
     assert np.allclose(fills["multiplier"], 5.0) and len(fills) == 7
+
+
+def test_propreports_end_balance_is_one_per_account_day(write):
+    text = ("Date,Account,Type,Orders,Fills,Qty,Gross,Comm,Net,End Balance\n"
+            "01/03/2024,ACC1,Equities,2,4,400,50.00,1.00,49.00,\"25,049.00\"\n"
+            "01/03/2024,ACC1,Options,1,2,2,10.00,0.50,9.50,\"25,049.00\"\n"
+            "01/04/2024,ACC1,Equities,1,2,200,-20.00,1.00,-21.00,\"25,028.00\"\n")
+    totals = parse_propreports_totals(write("t.csv", text))
+    assert totals["end_balance"].tolist() == [25_049.0, 25_028.0]
+    assert totals["gross_pnl"].tolist() == [60.0, -20.0]

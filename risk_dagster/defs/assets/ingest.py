@@ -20,7 +20,8 @@ from risk_dagster.ingest.raw_partitions import BlockingCheckFailure, ingest_batc
 FILLS_CHECKS = ["fills_schema", "fills_no_null_keys", "fills_positive_price_qty", "fills_known_sides",
                 "fills_unique", "fills_in_partition", "fills_valid_trader_ids"]
 TOTALS_CHECKS = ["totals_schema", "totals_unique", "totals_in_partition",
-                 "totals_net_is_gross_minus_fees", "totals_reconcile_with_fills"]
+                 "totals_net_is_gross_minus_fees", "totals_reconcile_with_fills",
+                 "totals_gross_matches_fills_fifo"]
 _OWNERS = ["team:risk-engineering"]
 
 
