@@ -28,9 +28,11 @@ _LOT_COLUMNS = ["trader_id", "symbol", "ts", "side", "qty", "price", "multiplier
 
 @dataclass
 class FifoLedger:
-    """Open lots per (trader_id, symbol): a deque of [signed qty, USD value per unit]."""
+    """Open lots per (trader_id, symbol): a deque of [qty, USD value per unit], all on the side
+    ``sides[key]`` (+1 long, -1 short)."""
 
     lots: dict[tuple[str, str], deque] = field(default_factory=dict)
+    sides: dict[tuple[str, str], float] = field(default_factory=dict)
     # Fills handed to ``defer``, matched only when a later ``realize`` needs the lots (a run whose
     # chunks have no reported totals never pays for the matching).
     pending: list[pa.Table] = field(default_factory=list)
@@ -75,30 +77,35 @@ class FifoLedger:
         unit = (table["price"].to_numpy().astype(float) * mult)[order].tolist()
         groups = group[order].tolist()
         out = [0.0] * n
-        lots_of = self.lots
-        prev, lots = -1, None
+        lots_of, sides = self.lots, self.sides
+        prev, lots, key = -1, None, None
         for j in range(n):
             g = groups[j]
             if g != prev:
-                lots = lots_of.setdefault(names[g], deque())
+                key = names[g]
+                lots = lots_of.setdefault(key, deque())
                 prev = g
             q, p = signed[j], unit[j]
-            if not lots or (lots[0][0] > 0) == (q > 0):
-                lots.append([q, p])
+            d = 1.0 if q > 0 else -1.0
+            side = sides.get(key, 0.0) if lots else 0.0
+            if side == 0.0 or side == d:
+                lots.append([q * d, p])
+                sides[key] = d
                 continue
-            realized, tiny = 0.0, _FLAT * abs(q)
-            while lots and q and (lots[0][0] > 0) != (q > 0):
+            left, realized, tiny = q * d, 0.0, _FLAT * q * d
+            while lots and left > tiny:
                 lot = lots[0]
-                closed = min(abs(q), abs(lot[0]))
-                realized += closed * (p - lot[1]) * (1.0 if lot[0] > 0 else -1.0)
-                if abs(lot[0]) - closed <= tiny:
+                if lot[0] <= left + tiny:
+                    realized += lot[0] * (p - lot[1]) * side
+                    left -= lot[0]
                     lots.popleft()
-                    q = q + lot[0] if abs(q) - closed > tiny else 0.0
                 else:
-                    lot[0] += q
-                    q = 0.0
-            if q:
-                lots.append([q, p])
+                    realized += left * (p - lot[1]) * side
+                    lot[0] -= left
+                    left = 0.0
+            if not lots and left > tiny:  # through zero: the rest opens the other way
+                lots.append([left, p])
+                sides[key] = d
             out[j] = realized
         result = np.empty(n)
         result[order] = out
@@ -107,7 +114,7 @@ class FifoLedger:
     def open_positions(self) -> dict[tuple[str, str], float]:
         """Signed open quantity per (trader_id, symbol), flat ones left out."""
         self.flush()
-        return {k: sum(lot[0] for lot in v) for k, v in self.lots.items() if v}
+        return {k: self.sides[k] * sum(lot[0] for lot in v) for k, v in self.lots.items() if v}
 
 
 def _arrow(fills: pd.DataFrame | pa.Table, names: list[str]) -> pa.Table:

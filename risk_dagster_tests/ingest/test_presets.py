@@ -103,3 +103,36 @@ def test_propreports_end_balance_is_one_per_account_day(write):
     totals = parse_propreports_totals(write("t.csv", text))
     assert totals["end_balance"].tolist() == [25_049.0, 25_028.0]
     assert totals["gross_pnl"].tolist() == [60.0, -20.0]
+
+
+@pytest.mark.parametrize("extra, key, message", [
+    ("asset_class: futures\n", "asset_class", "unknown asset class 'futures'"),
+    ("asset_class: {column: AssetClass, values: {FUT: fut}}\n", "asset_class.values",
+     "unknown asset class 'fut'"),
+    ("fee_sign: minus\n", "fee_sign", "must be positive or negative"),
+    ("calendar: NOPE\n", "calendar", "unknown calendar 'NOPE'"),
+])
+def test_bad_futures_keys_name_the_mapping_and_key(tmp_path, extra, key, message):
+    from risk_dagster.ingest import load_mapping
+    from risk_dagster.ingest.mapping import PRESETS_DIR
+
+    base = (PRESETS_DIR / "tradovate.yaml").read_text().replace("asset_class: future\n", "")
+    path = tmp_path / "mine.yaml"
+    path.write_text(base + extra)
+    with pytest.raises(IngestError, match=message) as info:
+        load_mapping(path)
+    assert info.value.column == key and info.value.file == "mine.yaml"
+
+
+def test_contracts_file_named_in_a_mapping_adds_roots(tmp_path):
+    from risk_dagster.ingest.mapping import PRESETS_DIR
+
+    (tmp_path / "extra.yaml").write_text(
+        "contracts:\n  XYZ: {point_value: 7, tick_size: 0.5, currency: USD, calendar: CMES}\n")
+    mapping = tmp_path / "tv.yaml"
+    mapping.write_text((PRESETS_DIR / "tradovate.yaml").read_text().replace(
+        "name: tradovate", "name: tv") + "contracts: extra.yaml\n")
+    data = tmp_path / "t.csv"
+    data.write_text(tradovate_csv(contract="XYZH5"))
+    fills = parse_file(data, str(mapping), calendar="XNYS").fills
+    assert (fills["multiplier"] == 7.0).all() and set(fills["source"]) == {"tv"}
