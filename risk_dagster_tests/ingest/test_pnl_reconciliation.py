@@ -10,14 +10,15 @@ import pyarrow.compute as pc
 
 from risk_dagster.core.lake import Lake
 from risk_dagster.core.schemas import TOTALS
-from risk_dagster.defs.assets.ingest import raw_trades
+from risk_dagster.defs.partitions import RANGE_END_TAG, RANGE_START_TAG
 from risk_dagster.defs.resources import LakeResource, TradeSource
 from risk_dagster.ingest.inbox import land
 from risk_dagster.ingest.partition_checks import reconcile_fifo_pnl
 from risk_dagster.ingest.raw_partitions import BlockingCheckFailure, ingest_batches
-from risk_dagster.pipeline import RANGE_END_TAG, RANGE_START_TAG
 from risk_dagster.simulator import SimulationConfig, iter_simulation
-from risk_dagster_tests.factories import make_fills, totals_from
+from risk_dagster_tests.factories import date_assets, make_fills, totals_from
+
+raw_trades = date_assets()["raw_trades"]
 
 D1, D2, D3 = dt.date(2024, 1, 3), dt.date(2024, 1, 4), dt.date(2024, 1, 5)
 CHECK = "totals_gross_matches_fills_fifo"
@@ -117,3 +118,21 @@ def test_the_simulators_own_output_reconciles(tmp_path):
     outcome = stats.outcomes[CHECK]
     assert outcome.passed, outcome.detail
     assert stats.totals > 500 and stats.derived == 0
+
+
+def test_tolerance_is_configured_on_the_source(tmp_path):
+    """A $0.50 rounding difference fails at the default $0.05 and passes at a $1 tolerance."""
+    fills = make_fills([D1], ["T1"])
+    totals = totals_from(fills)
+    totals[["gross_pnl", "net_pnl", "total_delta"]] += 0.5
+    land(tmp_path, "fills", "test", "b1", fills)
+    land(tmp_path, "totals", "test", "b1", totals)
+    tags = {RANGE_START_TAG: D1.isoformat(), RANGE_END_TAG: D1.isoformat()}
+    with dg.instance_for_test() as instance:
+        for tolerance, ok in [(0.05, False), (1.0, True)]:
+            source = TradeSource(kind="landing", data_dir=str(tmp_path),
+                                 pnl_tolerance_usd=tolerance)
+            result = dg.materialize([raw_trades], instance=instance, tags=tags,
+                                    resources={"lake": LakeResource(data_dir=str(tmp_path)),
+                                               "source": source}, raise_on_error=False)
+            assert result.success is ok

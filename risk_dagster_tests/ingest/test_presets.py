@@ -10,14 +10,16 @@ import numpy as np
 import pytest
 
 from risk_dagster.core.lake import Lake
-from risk_dagster.defs.assets.ingest import raw_trades
+from risk_dagster.defs.partitions import RANGE_END_TAG, RANGE_START_TAG
 from risk_dagster.defs.resources import LakeResource, TradeSource
 from risk_dagster.ingest import IngestError, parse_file, parse_propreports_totals
 from risk_dagster.ingest.inbox import INBOX, process_inbox_file
-from risk_dagster.pipeline import RANGE_END_TAG, RANGE_START_TAG
+from risk_dagster_tests.factories import date_assets
 from risk_dagster_tests.ingest.broker_samples import (MES_DATE, MES_FEES, MES_GROSS,
                                                       ibkr_flex_csv, ninjatrader_csv,
                                                       tradovate_csv)
+
+raw_trades = date_assets()["raw_trades"]
 
 
 @pytest.mark.parametrize("preset, text", [("tradovate", tradovate_csv()),

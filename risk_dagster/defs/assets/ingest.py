@@ -46,7 +46,8 @@ def _raw_trades(context: dg.AssetExecutionContext, lake: LakeResource, source: T
     origin = source.build()
     try:
         stats = ingest_batches(origin.iter_batches(dates), lake.lake, dates, source.calendar,
-                               with_truth=origin.has_truth)
+                               with_truth=origin.has_truth, pnl_tol_usd=source.pnl_tolerance_usd,
+                               lookback_days=source.carry_lookback_days)
     except BlockingCheckFailure as exc:
         raise dg.Failure(description=str(exc), metadata={
             o.name: dg.MetadataValue.json(o.examples) for o in exc.failed}) from exc
