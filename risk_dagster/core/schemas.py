@@ -20,6 +20,9 @@ class Column:
     unit: str
     description: str
     nullable: bool = False
+    # Filled in when a producer omits the column (only columns added after the first release
+    # have one): None for a nullable column, else a constant. _REQUIRED = no default.
+    default: object = "__required__"
 
 
 @dataclass(frozen=True)
@@ -41,10 +44,20 @@ class TableSchema:
 
     def to_arrow(self, frame: pd.DataFrame) -> pa.Table:
         """Select and cast ``frame``'s columns to this schema (raises on a missing column)."""
+        absent = [c for c in self.columns if c.name not in frame.columns]
+        if any(c.default != _REQUIRED for c in absent):
+            frame = frame.assign(**{c.name: c.default for c in absent if c.default != _REQUIRED})
         missing = [c for c in self.names if c not in frame.columns]
         if missing:
             raise KeyError(f"{self.name}: missing columns {missing}")
         return pa.Table.from_pandas(frame[self.names], schema=self.arrow, preserve_index=False)
+
+    def select_arrow(self, table: pa.Table) -> pa.Table:
+        """``table``'s columns of this schema, cast, with defaults for omitted columns."""
+        for c in self.columns:
+            if c.name not in table.column_names and c.default != _REQUIRED:
+                table = table.append_column(c.name, pa.array([c.default] * table.num_rows, c.type))
+        return table.select(self.names).cast(self.arrow)
 
     def conform(self, frame: pd.DataFrame) -> pd.DataFrame:
         """``frame`` with exactly this schema's columns, in order, with canonical dtypes."""
@@ -55,7 +68,9 @@ class TableSchema:
         return "| column | type | unit | description |\n|---|---|---|---|\n" + "\n".join(rows)
 
 
+_REQUIRED = "__required__"
 _TS = pa.timestamp("us", tz="UTC")
+ASSET_CLASSES = ("equity", "future", "crypto", "option", "fx")
 
 FILLS = TableSchema(
     name="fills",
@@ -67,9 +82,10 @@ FILLS = TableSchema(
         Column("symbol", pa.string(), "ticker", "instrument"),
         Column("side", pa.string(), "B/S", "'B' buy or 'S' sell (a short sale is 'S')"),
         Column("short_sale", pa.bool_(), "flag", "True for a short sale (PropReports B/S = T)"),
-        Column("qty", pa.float64(), "shares", "filled quantity, > 0"),
-        Column("price", pa.float64(), "USD/share", "execution price, > 0"),
-        Column("notional", pa.float64(), "USD", "qty x price"),
+        Column("qty", pa.float64(), "shares", "filled quantity, > 0 (contracts for a future)"),
+        Column("price", pa.float64(), "USD/share", "execution price, > 0 (index points, USD per "
+               "barrel, ... for a future: see multiplier)"),
+        Column("notional", pa.float64(), "USD", "qty x price x multiplier"),
         Column("fees", pa.float64(), "USD", "all fees and commissions of the fill (cost > 0)"),
         Column("liquidity", pa.string(), "add/remove", "'add' (maker), 'remove' (taker) or null",
                nullable=True),
@@ -81,6 +97,14 @@ FILLS = TableSchema(
                "realized P&L of the fill before fees, where the source reports it", nullable=True),
         Column("source", pa.string(), "text", "where the row came from (simulator, propreports, "
                "a mapping preset name)"),
+        Column("asset_class", pa.string(), "label", "equity, future, crypto, option or fx; null "
+               "when the source does not say (read as equity)", nullable=True, default=None),
+        Column("multiplier", pa.float64(), "USD/price unit", "USD per 1.0 of price per unit of "
+               "qty: a future's point value (MES 5.0), 1.0 for shares and tokens; notional and "
+               "P&L are qty x price x multiplier", default=1.0),
+        Column("calendar", pa.string(), "code", "exchange-calendars code that dated the fill's "
+               "session (CMES for CME Globex futures); null = the partitions' calendar",
+               nullable=True, default=None),
     ),
 )
 
@@ -102,6 +126,9 @@ TOTALS = TableSchema(
         Column("derived", pa.bool_(), "flag", "True when computed from fills because the source "
                "has no daily totals"),
         Column("source", pa.string(), "text", "where the row came from"),
+        Column("end_balance", pa.float64(), "USD", "account balance at the day's close, where "
+               "the source reports it (PropReports End Balance); null when unknown",
+               nullable=True, default=None),
     ),
 )
 

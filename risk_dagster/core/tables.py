@@ -1,5 +1,6 @@
 """Readers and writers of the lake tables that several assets (and the benches) share: the
-trader-day panel, the feature table, daily P&L history, and date-partition writes.
+trader-day panel, the feature table, daily P&L history, account balances, and date-partition
+writes.
 
 Domain code only (no Dagster). Every ``trade_date`` comes back as a ``datetime.date``; SQL takes
 parameters, and column names are checked against the stored table before they reach SQL.
@@ -77,3 +78,18 @@ def read_pnl_history(lake: Lake, day: dt.date, calendar: str, n_sessions: int) -
                   "SELECT trade_date, trader_id, net_pnl FROM trader_day_panel "
                   "WHERE trade_date BETWEEN ? AND ? ORDER BY trade_date, trader_id",
                   [first.date(), day])
+
+
+def read_end_balances(lake: Lake, day: dt.date) -> pd.Series:
+    """Each account's latest End Balance (USD) on or before ``day`` (trader_id -> USD), from the
+    stored raw_totals; empty when none reports one."""
+    con = lake.connect(["raw_totals"])
+    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables")
+              .fetchall()}
+    if "raw_totals" not in tables or "end_balance" not in con.sql(
+            "SELECT * FROM raw_totals LIMIT 0").columns:
+        return pd.Series(dtype=float)
+    frame = con.execute(
+        "SELECT trader_id, arg_max(end_balance, trade_date) AS end_balance FROM raw_totals "
+        "WHERE trade_date <= ? AND end_balance IS NOT NULL GROUP BY trader_id", [day]).df()
+    return frame.set_index("trader_id")["end_balance"].astype(float)

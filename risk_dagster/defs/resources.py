@@ -12,7 +12,9 @@ import dagster as dg
 from risk_dagster.core.lake import Lake
 from risk_dagster.core.settings import Settings
 from risk_dagster.ingest import sources
+from risk_dagster.ingest.partition_checks import FIFO_PNL_TOL_USD
 from risk_dagster.ingest.propreports_api import PropReportsClient
+from risk_dagster.ingest.raw_partitions import CARRY_LOOKBACK_DAYS
 from risk_dagster.notify.notifier import Notifier, NotifyResult
 
 _DEFAULTS = Settings()
@@ -57,6 +59,10 @@ class TradeSource(dg.ConfigurableResource):
     api_base_url: str | None = None
     api_accounts: list[str] = []
     api_token_env_var: str = "PROPREPORTS_TOKEN"
+    # reported gross vs the fills' FIFO realized P&L, per trader-day (USD); positions open before
+    # a run's first date are rebuilt from this many days of stored fills
+    pnl_tolerance_usd: float = FIFO_PNL_TOL_USD
+    carry_lookback_days: int = CARRY_LOOKBACK_DAYS
 
     def simulation_config(self):
         from risk_dagster.simulator import InjectedChange, SimulationConfig

@@ -43,7 +43,7 @@ def average_cost_pnl(fills: pd.DataFrame) -> np.ndarray:
 
     Per trader and symbol in time order (file order breaks ties): buys and sells that grow a
     position move its average price; those that shrink it realize (price - average) x closed qty
-    (sign flipped for shorts); a fill through zero closes the position and opens the rest at its
+    x multiplier (a future's point value; sign flipped for shorts); a fill through zero closes the position and opens the rest at its
     price. The order must be sequential, so this is one pass over plain lists (about a second per
     million fills), used only for sources without realized P&L.
     """
@@ -74,4 +74,6 @@ def average_cost_pnl(fills: pd.DataFrame) -> np.ndarray:
             avg = p
     out = np.empty(n)
     out[order] = pnl
+    if "multiplier" in fills.columns:
+        out *= fills["multiplier"].to_numpy(float)
     return out

@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from risk_dagster.core.calendar import calendar_timezone, is_session
+from risk_dagster.core.calendar import fill_session_dates, is_session
 from risk_dagster.core.schemas import FILLS
 from risk_dagster.ingest.errors import IngestError
 from risk_dagster.ingest.reader import RawTable
@@ -52,9 +52,35 @@ def frame_lines(frame: pd.DataFrame) -> np.ndarray | None:
 
 
 def session_dates(ts_utc: pd.Series, calendar: str) -> pd.Series:
-    """Session date of each UTC time: the date in the calendar's timezone (UTC for 24/7)."""
-    local = ts_utc.dt.tz_convert(calendar_timezone(calendar)).dt.tz_localize(None)
-    return local.dt.normalize()
+    """Session date of each UTC time: the date in the calendar's timezone (UTC for 24/7), or for
+    an overnight calendar (CME Globex) the session the time trades in (``fill_session_dates``)."""
+    return fill_session_dates(ts_utc, calendar)[0]
+
+
+def row_session_dates(raw: RawTable, ts_utc: pd.Series, calendar: str,
+                      row_calendars: pa.Array | None) -> pd.Series:
+    """Session date of each fill: by its own calendar where ``row_calendars`` names one (a
+    future's exchange), else by the partitions' ``calendar``. Fills outside their exchange's
+    trading hours are dated to the next session and counted in the warnings."""
+    if row_calendars is None or row_calendars.null_count == len(row_calendars):
+        groups = [(calendar, None)]
+    else:
+        codes = pd.Series(row_calendars.to_pandas()).fillna(calendar).to_numpy(object)
+        groups = [(code, codes == code) for code in pd.unique(codes)]
+    dates = pd.Series(np.empty(len(ts_utc), "datetime64[ns]"))
+    for code, mask in groups:
+        if mask is None:
+            dates, outside = fill_session_dates(ts_utc, code)
+            mask = np.ones(len(ts_utc), dtype=bool)
+        else:
+            part, outside = fill_session_dates(ts_utc[mask].reset_index(drop=True), code)
+            dates[mask] = part.to_numpy()
+        if outside.any():
+            first = int(np.flatnonzero(mask)[np.flatnonzero(outside)[0]])
+            raw.warnings.append(f"{raw.path.name}: {int(outside.sum())} fill(s) outside {code} "
+                                f"trading hours (first on line {raw.lines()[first]}); dated to "
+                                "the next session")
+    return dates
 
 
 def content_hash(parts: list[pa.Array]) -> pa.Array:
@@ -99,17 +125,24 @@ def check_dates(frame: pd.DataFrame, allowed: Iterable[dt.date], *, file: str = 
                           f"expected partition(s) ({shown})")
 
 
-def non_session_warning(raw: RawTable, dates: pd.Series, calendar: str) -> None:
-    bad = []
-    for d in pd.unique(dates):
-        try:
-            if not is_session(calendar, pd.Timestamp(d).date()):
-                bad.append(d)
-        except Exception:  # noqa: BLE001 - beyond the calendar's bounds: the landing refuses it
-            continue
-    if bad:
-        raw.warnings.append(f"{raw.path.name}: fills on {len(bad)} day(s) that are not {calendar} "
-                            f"sessions (first {pd.Timestamp(min(bad)).date()})")
+def non_session_warning(raw: RawTable, dates: pd.Series, calendar: str,
+                        row_calendars: pa.Array | None = None) -> None:
+    """Warn about fills dated on a day that is not a session of their calendar (a future's own
+    exchange calendar, else ``calendar``)."""
+    codes = (pd.Series(row_calendars.to_pandas()).fillna(calendar) if row_calendars is not None
+             else pd.Series([calendar] * len(dates)))
+    pairs = pd.DataFrame({"code": codes.to_numpy(), "day": pd.to_datetime(dates).to_numpy()})
+    for code, days in pairs.drop_duplicates().groupby("code")["day"]:
+        bad = []
+        for d in days:
+            try:
+                if not is_session(code, pd.Timestamp(d).date()):
+                    bad.append(d)
+            except Exception:  # noqa: BLE001 - beyond the calendar's bounds: the landing refuses it
+                continue
+        if bad:
+            raw.warnings.append(f"{raw.path.name}: fills on {len(bad)} day(s) that are not "
+                                f"{code} sessions (first {pd.Timestamp(min(bad)).date()})")
 
 
 def build_fills(raw: RawTable, cols: dict[str, object], *, source: str, calendar: str,
@@ -117,10 +150,14 @@ def build_fills(raw: RawTable, cols: dict[str, object], *, source: str, calendar
                 time_column: str, expected_dates: Iterable[dt.date] | None) -> pd.DataFrame:
     """The FILLS frame from converted columns ``cols`` (ts as a UTC pandas Series; trader_id,
     symbol, side, short_sale, qty, price, fees, liquidity, route, order_id, realized_pnl as Arrow
-    or numpy arrays). Assembled in Arrow and converted to pandas once (the result equals
+    or numpy arrays; optional asset_class, multiplier (USD per price unit, default 1.0) and
+    calendar (a fill's own exchange calendar, null = ``calendar``)). Assembled in Arrow and converted to pandas once (the result equals
     ``FILLS.conform`` of itself); warnings go to ``frame.attrs[WARNINGS_ATTR]``."""
     ts = cols["ts"]
-    dates = session_dates(ts, calendar)
+    n = len(ts)
+    row_calendars = cols.get("calendar")
+    dates = row_session_dates(raw, ts, calendar, row_calendars)
+    multiplier = np.asarray(cols.get("multiplier", np.ones(n)), dtype=float)
     ids = fill_id
     if fill_id is None or fill_id.null_count:  # hash only when some row lacks a source id
         hashed = content_hash([
@@ -141,12 +178,13 @@ def build_fills(raw: RawTable, cols: dict[str, object], *, source: str, calendar
     if expected_dates is not None:
         check_dates(pd.DataFrame({"trade_date": dates}), expected_dates, file=str(raw.path),
                     lines=raw.lines(), column=time_column)
-    non_session_warning(raw, dates, calendar)
+    non_session_warning(raw, dates, calendar, row_calendars)
     arrays = {
-        **{k: v for k, v in cols.items() if k != "ts"},
+        "asset_class": pa.nulls(n, pa.string()), "calendar": pa.nulls(n, pa.string()),
+        **{k: v for k, v in cols.items() if k != "ts"}, "multiplier": multiplier,
         "trade_date": dates.to_numpy().astype("datetime64[D]"),
         "ts": pa.array(ts, type=FILLS.arrow.field("ts").type),
-        "notional": np.asarray(cols["qty"]) * np.asarray(cols["price"]),
+        "notional": np.asarray(cols["qty"]) * np.asarray(cols["price"]) * multiplier,
         "fill_id": ids, "source": pa.array([source] * len(ts), pa.string()),
     }
     table = pa.Table.from_arrays(

@@ -14,6 +14,16 @@ to the current directory. Its ``name`` (or the file's stem) names the source: th
 and rejected folders and the ``source`` column take it, never the path, so it must be a plain
 name (letters, digits, ``_``, ``-``). YAML syntax, timezone and key errors name the YAML file and
 its line.
+
+Futures and mixed accounts (see ``presets/tradovate.yaml``, ``presets/ibkr_flex.yaml``):
+``asset_class`` is one class for the whole file (``future``) or ``{column, values}`` mapping the
+file's words (``FUT: future``); a future's symbol resolves through the contract table
+(``contracts``: an extra contracts YAML, relative to the mapping file) to its point value and its
+exchange calendar, which dates the fill's session. ``multiplier`` names a column that gives the
+point value itself (IBKR's ``Multiplier``); it wins over the table's. ``quantity_sign: signed``
+reads quantities whose sign is the side (sells negative); ``fee_sign: negative`` reads fees
+written as negative costs. ``calendar`` dates the non-future rows of this mapping (default: the
+partitions' calendar).
 """
 
 from __future__ import annotations
@@ -31,8 +41,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import yaml
 
+from risk_dagster.core.schemas import ASSET_CLASSES
 from risk_dagster.core.settings import CALENDAR_24_7
 from risk_dagster.ingest import convert
+from risk_dagster.ingest.contracts import ContractTable, UnknownContract, load_contracts
 from risk_dagster.ingest.errors import IngestError
 from risk_dagster.ingest.fills_frame import build_fills
 from risk_dagster.ingest.reader import RawTable, normalize_header, read_raw
@@ -40,8 +52,10 @@ from risk_dagster.ingest.reader import RawTable, normalize_header, read_raw
 PRESETS_DIR = Path(__file__).parent / "presets"
 _KEYS = {"name", "description", "account", "time", "symbol", "side", "quantity", "price", "fees",
          "order_id", "fill_id", "liquidity", "realized_pnl", "route", "hash_columns", "event_type",
-         "ignore_columns", "decimal"}
+         "ignore_columns", "decimal", "asset_class", "multiplier", "contracts", "calendar",
+         "quantity_sign", "fee_sign"}
 SOURCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,63}")
+_SIGNS = {"quantity_sign": ("positive", "signed"), "fee_sign": ("positive", "negative")}
 
 
 @dataclass(frozen=True)
@@ -71,13 +85,21 @@ class ColumnMapping:
     ignore_columns: tuple[str, ...] = ()
     decimal: str = "."
     path: Path | None = None  # the YAML file it came from
+    asset_class: str | None = None  # one class for every row
+    asset_class_column: str | None = None
+    asset_class_values: dict[str, str] = field(default_factory=dict)
+    multiplier_column: str | None = None
+    contracts_file: Path | None = None
+    calendar: str | None = None
+    quantity_signed: bool = False
+    fees_negative: bool = False
 
     def columns(self) -> list[str]:
         """Every source column the mapping knows (used or deliberately ignored)."""
         named = [self.account, *self.time_columns, self.symbol, self.side_column, self.quantity,
                  self.price, self.order_id, *self.fees, self.fill_id, self.liquidity_column,
                  self.realized_pnl, self.route, *self.hash_columns, self.event_column,
-                 *self.ignore_columns]
+                 self.asset_class_column, self.multiplier_column, *self.ignore_columns]
         return [c for c in named if c]
 
 
@@ -183,7 +205,8 @@ def _mapping_from_spec(path: Path, spec: dict, lines: dict[str, int] | None = No
     if not SOURCE_NAME.fullmatch(name):
         raise fail("name", f"{name!r} is not a plain name (letters, digits, _ and -): it names "
                    "the inbox, landing and rejected folders")
-    return ColumnMapping(
+    futures = _futures_spec(path, spec)
+    return ColumnMapping(**futures,
         name=name, account=spec.get("account") or None,
         time_columns=_as_tuple(need("time.column", time.get("column"))), time_formats=formats,
         timezone=tz, symbol=need("symbol"),
@@ -198,6 +221,46 @@ def _mapping_from_spec(path: Path, spec: dict, lines: dict[str, int] | None = No
     )
 
 
+def _futures_spec(path: Path, spec: dict) -> dict:
+    """The asset-class, multiplier, contracts, calendar and sign keys of a mapping spec."""
+    out: dict = {}
+    asset = spec.get("asset_class")
+    if isinstance(asset, dict):
+        values = {str(k): str(v) for k, v in (asset.get("values") or {}).items()}
+        if not asset.get("column") or not values:
+            raise IngestError(path, None, "asset_class", "needs a column and its values")
+        bad = set(values.values()) - set(ASSET_CLASSES)
+        if bad:
+            raise IngestError(path, None, "asset_class.values", f"unknown asset class "
+                              f"{sorted(bad)[0]!r} (expected {', '.join(ASSET_CLASSES)})")
+        out.update(asset_class_column=str(asset["column"]), asset_class_values=values)
+    elif asset is not None:
+        if str(asset) not in ASSET_CLASSES:
+            raise IngestError(path, None, "asset_class", f"unknown asset class {asset!r} "
+                              f"(expected {', '.join(ASSET_CLASSES)})")
+        out["asset_class"] = str(asset)
+    for key, (plain, other) in _SIGNS.items():
+        value = str(spec.get(key) or plain)
+        if value not in (plain, other):
+            raise IngestError(path, None, key, f"must be {plain} or {other} (got {value!r})")
+    out["quantity_signed"] = spec.get("quantity_sign") == "signed"
+    out["fees_negative"] = spec.get("fee_sign") == "negative"
+    if spec.get("multiplier"):
+        out["multiplier_column"] = str(spec["multiplier"])
+    if spec.get("contracts"):
+        extra = Path(str(spec["contracts"]))
+        out["contracts_file"] = extra if extra.is_absolute() else path.parent / extra
+    if spec.get("calendar"):
+        code = str(spec["calendar"])
+        if code != CALENDAR_24_7:
+            import exchange_calendars as xcals
+
+            if code not in xcals.get_calendar_names(include_aliases=True):
+                raise IngestError(path, None, "calendar", f"unknown calendar {code!r}")
+        out["calendar"] = code
+    return out
+
+
 def _as_tuple(value: object) -> tuple[str, ...]:
     if value is None:
         return ()
@@ -207,11 +270,15 @@ def _as_tuple(value: object) -> tuple[str, ...]:
 def parse_mapped_fills(path: str | Path, mapping: ColumnMapping | str | Path, *,
                        calendar: str = CALENDAR_24_7, account: str | None = None,
                        expected_dates: Iterable[dt.date] | None = None,
-                       skip_lines: Iterable[int] = ()) -> pd.DataFrame:
+                       skip_lines: Iterable[int] = (),
+                       contracts: ContractTable | str | Path | None = None) -> pd.DataFrame:
     """Read a broker's fills CSV through ``mapping`` into the canonical FILLS frame.
 
     Times are converted to UTC; with a 24/7 calendar ``trade_date`` is the UTC date. Quantities in
-    the venue's units (shares or tokens), prices and money in USD; ``source`` is the mapping name.
+    the venue's units (shares, tokens or contracts), prices and money in USD; ``source`` is the
+    mapping name. Futures rows get their contract's point value (``multiplier``) and are dated by
+    their exchange's session (``contracts``: a ContractTable or an extra contracts YAML; the
+    mapping's own ``contracts`` file applies too); an unknown root is an error naming the line.
     ``account`` is the trader of an export that carries none (no account column in the mapping,
     or empty account cells). Warnings are in ``frame.attrs["ingest_warnings"]``; bad input raises
     IngestError.
@@ -221,6 +288,9 @@ def parse_mapped_fills(path: str | Path, mapping: ColumnMapping | str | Path, *,
     col = {c: raw.require(c) for c in m.columns() if c not in m.ignore_columns}
     raw.ignore_unknown({normalize_header(c) for c in (*col, *m.ignore_columns)})
     side_code, _ = convert.codes(raw, col[m.side_column], m.side_values)
+    qty = (_signed_quantity(raw, col[m.quantity], side_code) if m.quantity_signed
+           else convert.positive(raw, col[m.quantity], "quantity"))
+    fees = convert.fee_sum(raw, [col[c] for c in m.fees])
     cols = {
         "ts": convert.utc_times(raw, [col[c] for c in m.time_columns], list(m.time_formats),
                                 m.timezone),
@@ -228,9 +298,9 @@ def parse_mapped_fills(path: str | Path, mapping: ColumnMapping | str | Path, *,
         "symbol": convert.text(raw, col[m.symbol]),
         "side": pc.if_else(pc.equal(side_code, "T"), "S", side_code),
         "short_sale": pc.equal(side_code, "T"),
-        "qty": convert.positive(raw, col[m.quantity], "quantity"),
+        "qty": qty,
         "price": convert.positive(raw, col[m.price], "price"),
-        "fees": convert.fee_sum(raw, [col[c] for c in m.fees]),
+        "fees": -fees if m.fees_negative else fees,
         "liquidity": _liquidity(raw, m, col),
         "route": (convert.text(raw, col[m.route], required=False) if m.route
                   else pa.nulls(raw.n_rows, pa.string())),
@@ -238,6 +308,7 @@ def parse_mapped_fills(path: str | Path, mapping: ColumnMapping | str | Path, *,
         "realized_pnl": (convert.numbers(raw, col[m.realized_pnl], required=False)
                          if m.realized_pnl else np.full(raw.n_rows, np.nan)),
     }
+    cols.update(_instruments(raw, m, col, cols["symbol"], contracts))
     _warn_event_types(raw, m, col)
     fill_id = convert.text(raw, col[m.fill_id], required=False) if m.fill_id else None
     return build_fills(raw, cols, source=m.name, calendar=calendar, fill_id=fill_id,
@@ -245,6 +316,50 @@ def parse_mapped_fills(path: str | Path, mapping: ColumnMapping | str | Path, *,
                        id_column=col.get(m.fill_id) if m.fill_id else None,
                        time_column=" + ".join(col[c] for c in m.time_columns),
                        expected_dates=expected_dates)
+
+
+def _signed_quantity(raw: RawTable, column: str, side: pa.Array) -> np.ndarray:
+    """|quantity| of a column whose sign is the side: a buy > 0, a sell (or short sale) < 0."""
+    values = convert.numbers(raw, column)
+    buy = pc.equal(side, "B").to_numpy(zero_copy_only=False)
+    bad = (values == 0) | ((values > 0) != buy)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise raw.error(i, column, f"signed quantity {values[i]:g} disagrees with the side "
+                        f"{side[i].as_py()!r} (buys > 0, sells < 0)")
+    return np.abs(values)
+
+
+def _instruments(raw: RawTable, m: ColumnMapping, col: dict[str, str], symbols: pa.Array,
+                 contracts: ContractTable | str | Path | None) -> dict[str, object]:
+    """asset_class, multiplier (USD per price unit) and calendar of each row."""
+    n = raw.n_rows
+    if m.asset_class_column:
+        asset, unmapped = convert.codes(raw, col[m.asset_class_column], m.asset_class_values)
+    elif m.asset_class:
+        asset = pa.array([m.asset_class] * n, pa.string())
+    else:
+        asset = pa.nulls(n, pa.string())
+    multiplier = np.ones(n)
+    if m.multiplier_column:
+        multiplier = convert.positive(raw, col[m.multiplier_column], "multiplier")
+    calendars = np.full(n, m.calendar, dtype=object)
+    future = pc.fill_null(pc.equal(asset, "future"), False).to_numpy(zero_copy_only=False)
+    if future.any():
+        table = contracts if isinstance(contracts, ContractTable) else load_contracts(
+            m.contracts_file, contracts)
+        sym = pd.Series(symbols.to_pandas())
+        for symbol in pd.unique(sym[future]):
+            rows = future & (sym == symbol).to_numpy()
+            try:
+                spec = table.resolve(symbol)
+            except UnknownContract as exc:
+                raise raw.error(int(np.flatnonzero(rows)[0]), col[m.symbol], str(exc)) from None
+            if not m.multiplier_column:
+                multiplier[rows] = spec.point_value
+            calendars[rows] = spec.calendar
+    return {"asset_class": asset, "multiplier": multiplier,
+            "calendar": pa.array(calendars, pa.string())}
 
 
 def _liquidity(raw: RawTable, m: ColumnMapping, col: dict[str, str]) -> pa.Array:

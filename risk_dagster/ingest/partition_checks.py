@@ -12,17 +12,22 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from risk_dagster.core.calendar import calendar_timezone
+from risk_dagster.core.calendar import calendar_timezone, fill_session_dates, opens_overnight
 from risk_dagster.core.schemas import FILLS, TOTALS, TableSchema
 from risk_dagster.core.trader_ids import is_valid_trader_id
+from risk_dagster.ingest.fifo import FifoLedger, fifo_by_trader_day
 
 # Totals and fills agree when counts match exactly and sums within these tolerances.
 QTY_REL_TOL = 1e-6
 PNL_ABS_TOL_USD = 0.05
+# Reported gross vs FIFO realized P&L of the fills, per trader-day (USD): a cent of rounding per
+# reported money column, with room. Overridden by RISK_PNL_TOLERANCE_USD (Settings).
+FIFO_PNL_TOL_USD = 0.05
 MAX_EXAMPLES = 5
 
 
@@ -60,8 +65,8 @@ def _as_arrow(frame: pa.Table | pd.DataFrame, schema: TableSchema) -> tuple[pa.T
     """Cast to the canonical schema; the outcome says whether that worked."""
     name = f"{schema.name}_schema"
     try:
-        table = schema.to_arrow(frame) if isinstance(frame, pd.DataFrame) else frame.select(
-            schema.names).cast(schema.arrow)
+        table = (schema.to_arrow(frame) if isinstance(frame, pd.DataFrame)
+                 else schema.select_arrow(frame))
     except (KeyError, ValueError, TypeError, pa.ArrowException) as exc:
         return None, CheckOutcome(name, False, True, f"does not fit the {schema.name} schema: {exc}", 1)
     return table, CheckOutcome(name, True, True, f"matches the {schema.name} schema")
@@ -107,13 +112,35 @@ def _trader_ids(table: pa.Table, name: str) -> CheckOutcome:
                         len(bad), [{"trader_id": t} for t in bad[:MAX_EXAMPLES]])
 
 
+def _session_mismatch(table: pa.Table, calendar: str) -> np.ndarray:
+    """True where a fill's trade_date is not the session of its timestamp in its calendar (the
+    fill's own ``calendar``, else ``calendar``); only for overnight calendars (CME Globex)."""
+    codes = (pd.Series(table["calendar"].to_pandas()) if "calendar" in table.column_names
+             else pd.Series([None] * table.num_rows)).fillna(calendar).to_numpy(object)
+    bad = np.zeros(table.num_rows, dtype=bool)
+    ts = pd.Series(table["ts"].to_pandas())
+    days = pd.to_datetime(pd.Series(table["trade_date"].to_pandas()))
+    for code in pd.unique(codes):
+        mask = codes == code
+        if opens_overnight(code):
+            expected, _ = fill_session_dates(ts[mask], code)
+            bad[mask] = (expected.to_numpy() != days[mask].to_numpy())
+    return bad
+
+
 def _in_partition(table: pa.Table, dates: set[dt.date], calendar: str) -> CheckOutcome:
     """Each fill's trade_date is one of ``dates`` and its timestamp falls inside that date in the
     calendar's timezone: compared with each date's [local midnight, next local midnight) in UTC,
-    so no timestamp needs converting."""
+    so no timestamp needs converting. A fill dated by an overnight calendar (a future's own CME
+    Globex calendar, or the partitions' when that is one) must instead carry the session its
+    timestamp trades in."""
     days = sorted(dates)
     tz = calendar_timezone(calendar)
     unit = pa.timestamp("us", tz="UTC")
+    overnight = (pc.is_valid(table["calendar"]).to_numpy(zero_copy_only=False)
+                 if "calendar" in table.column_names else np.zeros(table.num_rows, dtype=bool))
+    if opens_overnight(calendar):
+        overnight[:] = True
 
     def midnights(values) -> pa.Array:  # local midnight of each date, in UTC (DST-safe)
         return pa.array(pd.DatetimeIndex([pd.Timestamp(d) for d in values])
@@ -125,6 +152,13 @@ def _in_partition(table: pa.Table, dates: set[dt.date], calendar: str) -> CheckO
         hi = midnights([d + dt.timedelta(days=1) for d in days]).take(idx)
         inside = pc.and_kleene(pc.greater_equal(table["ts"], lo), pc.less(table["ts"], hi))
         bad = pc.invert(pc.fill_null(inside, False))
+        if overnight.any():
+            known = pc.is_valid(idx).to_numpy(zero_copy_only=False)
+            local_bad = bad.to_numpy(zero_copy_only=False)
+            session_bad = np.zeros(table.num_rows, dtype=bool)
+            rows = np.flatnonzero(overnight)
+            session_bad[rows] = _session_mismatch(table.take(rows), calendar)
+            bad = pa.array(np.where(overnight, session_bad | ~known, local_bad))
     else:
         bad = pa.array([True] * table.num_rows)
     n = int(pc.sum(bad).as_py() or 0)
@@ -180,6 +214,43 @@ def reconcile_totals(fills: pa.Table | pd.DataFrame, totals: pa.Table | pd.DataF
     return CheckOutcome("totals_reconcile_with_fills", n == 0, False,
                         f"{n} rows {what}" if n else f"no rows {what}", n,
                         bad.head(MAX_EXAMPLES).astype(str).to_dict("records"))
+
+
+def reconcile_fifo_pnl(fills: pa.Table | pd.DataFrame, totals: pa.Table | pd.DataFrame,
+                       ledger: FifoLedger | None = None, *,
+                       tol_usd: float = FIFO_PNL_TOL_USD) -> CheckOutcome:
+    """Reported gross (and fees) per trader-day agree with the fills, blocking.
+
+    Gross is recomputed from the fills by FIFO lot matching (``ingest.fifo``) with each fill's
+    multiplier (futures point values) and the open lots in ``ledger`` (positions carried from
+    earlier days; updated here). Fees are compared when the trader-day's fills report any.
+    A reported trader-day without fills must have a gross of 0. Derived totals are skipped
+    (they come from the fills). ``tol_usd``: allowed |difference| per trader-day (USD).
+    """
+    t = totals.to_pandas() if isinstance(totals, pa.Table) else totals
+    reported = t.loc[~t["derived"].astype(bool), ["trade_date", "trader_id", "gross_pnl", "fees"]]
+    if reported.empty:  # nothing to compare: keep the fills for the lots of later chunks
+        if ledger is not None:
+            ledger.defer(fills)
+        return CheckOutcome("totals_gross_matches_fills_fifo", True, True,
+                            "no reported totals (all derived from the fills)")
+    fifo = fifo_by_trader_day(fills, ledger)
+    both = reported.merge(fifo, on=["trade_date", "trader_id"], how="left")
+    both["fifo_gross"] = both["fifo_gross"].fillna(0.0)
+    both["fills_fees"] = both["fills_fees"].fillna(0.0)
+    both["gross_diff"] = both["gross_pnl"] - both["fifo_gross"]
+    fees_known = both["fills_fees"].abs() > 0
+    bad_gross = both["gross_diff"].abs() > tol_usd
+    bad_fees = fees_known & ((both["fees"] - both["fills_fees"]).abs() > tol_usd)
+    bad = both[bad_gross | bad_fees].sort_values(["trade_date", "trader_id"])
+    n = len(bad)
+    what = (f"whose gross P&L differs from the fills' FIFO realized P&L (or fees from the fills' "
+            f"fees) by more than {tol_usd} USD")
+    days = ", ".join(f"{r.trade_date}|{r.trader_id} (gross {r.gross_pnl:.2f} vs fills "
+                     f"{r.fifo_gross:.2f})" for r in bad.head(MAX_EXAMPLES).itertuples())
+    detail = f"{n} trader-days {what}: {days}" if n else f"no trader-days {what}"
+    examples = bad.head(MAX_EXAMPLES).round(2).astype(str).to_dict("records")
+    return CheckOutcome("totals_gross_matches_fills_fifo", n == 0, True, detail, n, examples)
 
 
 def blocking_failures(outcomes: list[CheckOutcome]) -> list[CheckOutcome]:

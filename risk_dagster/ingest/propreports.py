@@ -32,7 +32,8 @@ FILLS_REQUIRED = ("Date/Time", "Account", "B/S", "Qty", "Symbol", "Price", "Orde
 FILLS_OPTIONAL = ("Route", "Liq", "Fill Id", "Currency", "ISIN", "CUSIP", "Status",
                   "PropReports Id")
 TOTALS_REQUIRED = ("Date", "Orders", "Fills", "Qty", "Gross", "Net")
-TOTALS_OPTIONAL = ("Type", "Account", "Unrealized Δ", "Total Δ", "Unrealized", "Realized")
+TOTALS_OPTIONAL = ("Type", "Account", "Unrealized Δ", "Total Δ", "Unrealized", "Realized",
+                   "End Balance")
 FILL_TIME_FORMATS = ["%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M"]
 DATE_FORMATS = ["%m/%d/%Y", "%Y-%m-%d"]
 # B/S codes: T is a short sale, a sell that opens or adds to a short position.
@@ -99,7 +100,9 @@ def parse_propreports_totals(path: str | Path, *, account: str | None = None,
     The trader is the ``Account`` column when present, else ``account``. Rows of several ``Type``
     (equities, options, ...) on one date are summed. Fees are the sum of the fee columns present;
     ``Net`` must equal ``Gross`` - fees within rounding (half a cent per money column), and
-    ``Total Δ`` must equal ``Net + Unrealized Δ`` when both are present. USD throughout.
+    ``Total Δ`` must equal ``Net + Unrealized Δ`` when both are present. ``End Balance`` (the
+    account's balance at the close) is kept as ``end_balance``, the last one given per account and
+    date. USD throughout.
     """
     raw = read_raw(path, skip_lines=skip_lines)
     req = {name: raw.require(name) for name in TOTALS_REQUIRED}
@@ -137,6 +140,11 @@ def parse_propreports_totals(path: str | Path, *, account: str | None = None,
     out = frame.groupby(["trade_date", "trader_id"], as_index=False, sort=True).sum()
     first_line = pd.Series(raw.lines()).groupby([frame["trade_date"], frame["trader_id"]],
                                                 sort=True).min()
+    if opt["End Balance"]:  # one balance per account and day, not a sum over instrument types
+        balance = pd.Series(convert.numbers(raw, opt["End Balance"], required=False))
+        out["end_balance"] = (frame[["trade_date", "trader_id"]].assign(b=balance)
+                              .groupby(["trade_date", "trader_id"], sort=True)["b"].last()
+                              .to_numpy())
     out["derived"], out["source"] = False, SOURCE
     out = TOTALS.conform(out)
     out.attrs[WARNINGS_ATTR] = list(raw.warnings)

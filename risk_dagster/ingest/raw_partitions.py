@@ -27,8 +27,16 @@ from risk_dagster.ingest.partition_checks import (
     blocking_failures,
     check_fills,
     check_totals,
+    reconcile_fifo_pnl,
     reconcile_totals,
 )
+from risk_dagster.ingest.fifo import FifoLedger
+from risk_dagster.ingest.partition_checks import FIFO_PNL_TOL_USD
+
+# Positions open before a run's first date are rebuilt from the stored fills of this many
+# calendar days before it (a position held longer than that is taken as flat: its closing
+# fills would then show as a reconciliation difference, naming the trader-day).
+CARRY_LOOKBACK_DAYS = 30
 
 
 WRITER_THREADS = 2
@@ -45,7 +53,7 @@ class RawPartitions:
 def to_canonical(frame: pa.Table | pd.DataFrame, schema: TableSchema) -> pa.Table:
     if isinstance(frame, pd.DataFrame):
         return schema.to_arrow(frame)
-    return frame.select(schema.names).cast(schema.arrow)
+    return schema.select_arrow(frame)
 
 
 def complete_totals(fills: pa.Table, totals: pa.Table) -> tuple[pa.Table, int]:
@@ -63,11 +71,16 @@ def complete_totals(fills: pa.Table, totals: pa.Table) -> tuple[pa.Table, int]:
 
 
 def prepare_raw_partitions(fills: pa.Table | pd.DataFrame, totals: pa.Table | pd.DataFrame,
-                           dates: list[dt.date], calendar: str) -> RawPartitions:
+                           dates: list[dt.date], calendar: str, *,
+                           ledger: FifoLedger | None = None,
+                           pnl_tol_usd: float = FIFO_PNL_TOL_USD) -> RawPartitions:
     """Validate ``fills``/``totals`` for ``dates`` and complete the totals.
 
-    Blocking failures are reported in ``outcomes``; the caller must not store the data then.
-    The tables come back ordered by trade_date.
+    ``ledger`` holds the positions open before these fills (FIFO lots, see ``ingest.fifo``) and
+    is advanced through them; reported gross P&L must match the fills' FIFO realized P&L within
+    ``pnl_tol_usd`` per trader-day (a blocking check). Blocking failures are reported in
+    ``outcomes``; the caller must not store the data then. The tables come back ordered by
+    trade_date.
     """
     wanted = set(dates)
     outcomes = check_fills(fills, wanted, calendar)
@@ -78,7 +91,29 @@ def prepare_raw_partitions(fills: pa.Table | pd.DataFrame, totals: pa.Table | pd
     outcomes += check_totals(totals, wanted)
     if not blocking_failures(outcomes):
         outcomes.append(reconcile_totals(fills, totals))
+        outcomes.append(reconcile_fifo_pnl(fills, totals, ledger, tol_usd=pnl_tol_usd))
     return RawPartitions(fills, sort_by_date(totals), outcomes, n_derived)
+
+
+def opening_ledger(lake: Lake, first: dt.date,
+                   lookback_days: int = CARRY_LOOKBACK_DAYS) -> FifoLedger:
+    """FIFO lots open at the start of ``first``, rebuilt from the stored raw_fills of the
+    ``lookback_days`` calendar days before it (flat at the start of that window)."""
+    ledger = FifoLedger()
+    lo = (first - dt.timedelta(days=lookback_days)).isoformat()
+    keys = [k for k in lake.keys("raw_fills", "date") if lo <= k < first.isoformat()]
+    if keys:
+        files = [str(lake.partition_path("raw_fills", "date", k)) for k in keys]
+        con = duckdb.connect()
+        try:
+            rel = con.read_parquet(files, union_by_name=True)
+            mult = "multiplier" if "multiplier" in rel.columns else "1.0 AS multiplier"
+            history = rel.project(f"trade_date, ts, trader_id, symbol, side, qty, price, fees, "
+                                  f"{mult}").to_arrow_table()
+        finally:
+            con.close()
+        ledger.defer(history)  # matched only if a chunk has reported totals
+    return ledger
 
 
 def sort_by_date(table: pa.Table) -> pa.Table:
@@ -162,22 +197,27 @@ class _Writer:
 
 
 def ingest_batches(batches: Iterable, lake: Lake, dates: list[dt.date], calendar: str, *,
-                   with_truth: bool) -> IngestStats:
+                   with_truth: bool, pnl_tol_usd: float = FIFO_PNL_TOL_USD,
+                   lookback_days: int = CARRY_LOOKBACK_DAYS) -> IngestStats:
     """Validate and store the raw partitions of ``dates`` from a source's chunks.
 
     ``batches`` yields objects with ``dates``, ``fills``, ``totals`` and ``truth`` (one chunk of
     dates each). Every partition is staged and replaces the stored one only when all chunks pass
     the blocking checks; otherwise BlockingCheckFailure is raised and the lake is unchanged.
     Dates no chunk covers (closed sessions, days outside the source) become empty partitions,
-    so a re-run also clears rows a date no longer has.
+    so a re-run also clears rows a date no longer has. Positions carried into the first date are
+    rebuilt from the ``lookback_days`` before it, then carried from chunk to chunk, for the
+    FIFO reconciliation of reported gross P&L (``pnl_tol_usd`` per trader-day).
     """
     stats = IngestStats()
+    ledger = opening_ledger(lake, min(dates), lookback_days) if dates else FifoLedger()
     covered: set[dt.date] = set()
     with lake.staged() as stage:
         writer = _Writer(stage)
         try:
             for batch in batches:
-                raw = prepare_raw_partitions(batch.fills, batch.totals, batch.dates, calendar)
+                raw = prepare_raw_partitions(batch.fills, batch.totals, batch.dates, calendar,
+                                             ledger=ledger, pnl_tol_usd=pnl_tol_usd)
                 failed = blocking_failures(raw.outcomes)
                 if failed:
                     raise BlockingCheckFailure(failed)

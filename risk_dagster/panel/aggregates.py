@@ -16,7 +16,9 @@ Definitions (all per trader-day; "fills" are that trader's fills of the day):
   price in the order's direction (side of its first fill), in bps; averaged over the day's orders
   weighted by order notional. A one-fill order has impact 0.
 - ``eff_spread_bps``: per fill, 2 x |price - ref| / ref in bps, where ref is the firm-wide VWAP of
-  that symbol in the same 5-minute bucket (UTC epoch aligned); notional-weighted over the fills.
+  that symbol in the same 5-minute bucket (UTC epoch aligned; in price units, so a future's point
+  value cancels); notional-weighted over the fills. ``notional`` is qty x price x multiplier (USD
+  for futures too).
 - ``cost_per_share``: fees / qty (USD/share); ``fee_rate_bps``: fees / notional in bps.
 - ``avg_order_notional``: notional / n_orders (USD).
 - ``first_fill_frac``/``last_fill_frac``: first/last fill time as a fraction of the session
@@ -62,7 +64,7 @@ sym AS (
     FROM f GROUP BY trade_date, symbol
 ),
 bucket AS (
-    SELECT trade_date, symbol, t_us // $bucket_us AS b, sum(notional) / sum(qty) AS vwap
+    SELECT trade_date, symbol, t_us // $bucket_us AS b, sum(qty * price) / sum(qty) AS vwap
     FROM f GROUP BY trade_date, symbol, b
 ),
 ord AS (

@@ -91,7 +91,10 @@ def _chunk_panel(con, lake: Lake, days: list[dt.date], on_roster: pd.DataFrame,
     if fill_files:
         con.read_parquet(fill_files, union_by_name=True).create_view(_CHUNK_VIEW)
         agg = fills_daily_aggregates(con, _CHUNK_VIEW, calendar=calendar)
-        intra = intraday_behaviour(con.sql(_INTRADAY_SQL).to_arrow_table(), calendar=calendar)
+        # Lakes stored before futures support have no multiplier column: 1.0 (shares, tokens).
+        has_mult = "multiplier" in con.sql(f"SELECT * FROM {_CHUNK_VIEW} LIMIT 0").columns
+        sql = _INTRADAY_SQL.replace(" FROM ", ", multiplier FROM " if has_mult else " FROM ")
+        intra = intraday_behaviour(con.sql(sql).to_arrow_table(), calendar=calendar)
         panel = panel.merge(agg, on=KEYS, how="left").merge(intra, on=KEYS, how="left")
     panel = panel.merge(_totals(con, lake, days), on=KEYS, how="left", indicator="_totals")
     return _finish(panel)

@@ -49,14 +49,15 @@ def intraday_behaviour(fills: pd.DataFrame | pa.Table, *, calendar: str) -> pd.D
     """Round-trip and P&L-path behaviour per (trade_date, trader_id).
 
     ``fills``: canonical FILLS rows (at least trade_date, ts, trader_id, symbol, side, qty, price,
-    fees, order_id, fill_id), any order, as pandas or Arrow (Arrow avoids converting strings to
+    fees, order_id, fill_id; ``multiplier`` when present scales price to USD), any order, as pandas or Arrow (Arrow avoids converting strings to
     Python objects, which dominates the time on millions of fills). Returns ``trade_date`` (python date), ``trader_id`` and
     ``INTRADAY_COLUMNS`` (definitions and units in the module docstring), one row per trader-day
     with fills, sorted by date and trader.
     """
     if len(fills) == 0:
         return pd.DataFrame(columns=["trade_date", "trader_id", *INTRADAY_COLUMNS])
-    f, out = sort_fills(fills.select(_NEEDED) if isinstance(fills, pa.Table) else fills[_NEEDED])
+    needed = _NEEDED + (["multiplier"] if "multiplier" in _names(fills) else [])
+    f, out = sort_fills(fills.select(needed) if isinstance(fills, pa.Table) else fills[needed])
     f = positions(f)
     td = f["td"]
     n_td = len(out)
@@ -79,6 +80,10 @@ def intraday_behaviour(fills: pd.DataFrame | pa.Table, *, calendar: str) -> pd.D
     out["size_escalation"] = _size_escalation(f, n_td, open_us, close_us)
     out = out.sort_values(["trade_date", "trader_id"], ignore_index=True)
     return out[["trade_date", "trader_id", *INTRADAY_COLUMNS]]
+
+
+def _names(fills: pd.DataFrame | pa.Table) -> list[str]:
+    return fills.column_names if isinstance(fills, pa.Table) else list(fills.columns)
 
 
 def _chronological(t_us: np.ndarray, td: np.ndarray) -> np.ndarray:

@@ -7,6 +7,10 @@ leaves 0 and ends when it returns to 0 or flips sign; a flipping fill is split i
 (old trip) and an opening leg (new trip). P&L uses average cost: realized on a closing leg =
 direction x (price - average entry price) x qty; each leg carries its share of the fill's fees.
 A trip still open at the last fill of the day is "incomplete".
+
+Money: ``price`` here is the USD value of one unit of quantity, i.e. the fill's price x its
+``multiplier`` (a future's point value: MES 6100.00 x $5; 1.0 for shares and tokens), so P&L and
+notionals come out in USD for every asset class.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ _FLAT_TOLERANCE = 1e-9
 
 _SORT_SQL = """
 SELECT trader_id, trade_date, symbol, hash(order_id) AS order_hash, epoch_us(ts) AS t_us,
-       side = 'B' AS is_buy, qty, price, fees
+       side = 'B' AS is_buy, qty, {price} AS price, fees
 FROM {view} ORDER BY trader_id, trade_date, symbol, t_us, fill_id
 """
 _VIEW = "intraday_fills_"
@@ -36,7 +40,8 @@ Columns = dict[str, np.ndarray]
 
 def sort_fills(fills: pd.DataFrame | pa.Table) -> tuple[Columns, pd.DataFrame]:
     """Fills sorted by (trader, date, symbol, ts, fill_id), as numpy columns ``t_us`` (UTC epoch
-    microseconds), ``is_buy``, ``qty``, ``price``, ``fees``, ``order_hash`` (64-bit hash of the
+    microseconds), ``is_buy``, ``qty``, ``price`` (USD per unit: price x multiplier when the
+    fills carry a ``multiplier``), ``fees``, ``order_hash`` (64-bit hash of the
     order id: a collision within one trader-day is practically impossible), ``td``
     (trader-day id 0..n-1) and ``grp`` (trader-day-symbol id); plus the ``trade_date`` (python
     date) and ``trader_id`` of each ``td``. DuckDB sorts: strings sort far faster there."""
@@ -46,7 +51,9 @@ def sort_fills(fills: pd.DataFrame | pa.Table) -> tuple[Columns, pd.DataFrame]:
     con = duckdb.connect()
     try:
         con.register(_VIEW, fills)
-        table = con.sql(_SORT_SQL.format(view=_VIEW)).to_arrow_table().combine_chunks()
+        price = ("price * coalesce(multiplier, 1.0)" if "multiplier" in fills.column_names
+                 else "price")
+        table = con.sql(_SORT_SQL.format(view=_VIEW, price=price)).to_arrow_table().combine_chunks()
     finally:
         con.close()
     new_td = _changes(table["trader_id"]) | _changes(table["trade_date"])

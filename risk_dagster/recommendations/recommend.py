@@ -55,11 +55,30 @@ def _loss_limit(recs: pd.DataFrame, cfg: RecommendationConfig) -> pd.Series:
     return from_var.fillna(cap) * recs["level"].map(cfg.loss_limit_factor)
 
 
+def capital(trader_ids: pd.Index, cfg: RecommendationConfig,
+            balances: pd.Series | None = None) -> pd.DataFrame:
+    """``capital_usd`` and ``capital_source`` per trader: the configured ``capital_by_trader``,
+    else the account's latest End Balance (``balances``: trader_id -> USD, > 0, known at the last
+    close), else ``default_capital_usd``."""
+    known = balances.dropna() if balances is not None else pd.Series(dtype=float)
+    known = known[known > 0]
+    rows = []
+    for t in trader_ids:
+        if t in cfg.capital_by_trader:
+            rows.append((cfg.capital_for(t), "configured"))
+        elif t in known.index:
+            rows.append((float(known[t]), "end_balance"))
+        else:
+            rows.append((float(cfg.default_capital_usd), "default"))
+    return pd.DataFrame(rows, index=trader_ids, columns=["capital_usd", "capital_source"])
+
+
 def _attach_inputs(recs: pd.DataFrame, feats: pd.DataFrame, history: pd.DataFrame,
-                   cfg: RecommendationConfig, today: dt.date, calendar: str) -> pd.DataFrame:
+                   cfg: RecommendationConfig, today: dt.date, calendar: str,
+                   balances: pd.Series | None) -> pd.DataFrame:
     recs = recs.copy()
     recs["for_date"] = today
-    recs["capital_usd"] = [cfg.capital_for(t) for t in recs.index]
+    recs = recs.join(capital(recs.index, cfg, balances))
     recs["model_age_days"] = [(today - as_date(d)).days for d in recs["model_trained_on"]]
     recs["data_lag_sessions"] = rules.data_lag_sessions(recs["trade_date"], today, calendar)
     recs["last_day_pnl"] = feats["net_pnl_d0"].astype(float)
@@ -70,25 +89,31 @@ def _attach_inputs(recs: pd.DataFrame, feats: pd.DataFrame, history: pd.DataFram
 
 def recommend(scores: pd.DataFrame, features: pd.DataFrame, history: pd.DataFrame,
               cfg: RecommendationConfig, *, today: dt.date,
-              calendar: str = DEFAULT_CALENDAR) -> tuple[pd.DataFrame, dict[str, Any]]:
+              calendar: str = DEFAULT_CALENDAR,
+              balances: pd.Series | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Recommendations for the morning of ``today`` and the firm summary.
 
     In: ``scores`` from :func:`risk_scores` (one row per trader), ``features`` (trader_features;
     each trader's latest row is used), ``history`` (trade_date, trader_id, net_pnl USD: recent
     daily net P&L, NaN on days not traded; at least 6 weeks for the Sharpe rule), ``cfg``,
-    ``today`` (the session being advised) and the ``calendar`` code.
+    ``today`` (the session being advised) and the ``calendar`` code; ``balances`` (trader_id ->
+    USD), each account's latest End Balance known at the last close, sets the capital of the
+    accounts without a configured one (see :func:`capital`; the row's ``capital_source`` says
+    which was used, ``default`` when neither is known).
     Out: one row per trader with ``OUTPUT_COLUMNS`` (level on the ladder, size multiplier 0..1,
     daily loss limit and max position notional in USD, rule hits, reasons: rule reasons first,
     then the model's), and a JSON-safe firm summary (see :func:`firm_summary`).
     """
     recs = scores.set_index("trader_id")
     feats = latest_rows(features).reindex(recs.index)
-    recs = _attach_inputs(recs, feats, history, cfg, today, calendar)
+    recs = _attach_inputs(recs, feats, history, cfg, today, calendar, balances)
     stale_hits = [rules.stale_model_rule(recs, cfg), rules.stale_data_rule(recs, cfg)]
     recs = _fall_back(recs, feats, stale_hits[0].mask | stale_hits[1].mask, cfg)
     recs["model_level"] = recs["p_large_loss"].map(cfg.level_for_probability)
 
-    firm = rules.firm_loss(history, today, cfg.firm_capital(list(recs.index)), cfg)
+    firm_capital = (cfg.firm_capital_usd if cfg.firm_capital_usd is not None
+                    else float(recs["capital_usd"].sum()))
+    firm = rules.firm_loss(history, today, firm_capital, cfg)
     hits = [rules.kill_switch(recs, cfg), rules.firm_loss_rule(recs, firm, cfg),
             rules.sharpe_rule(recs, cfg), rules.loss_streak_rule(recs, cfg), *stale_hits]
     rank = np.maximum(recs["model_level"].map(LEVEL_RANK), rules.required_level(hits, recs.index))

@@ -31,6 +31,10 @@ RECOMMENDATIONS = TableSchema(
                nullable=True),
         Column("var_05", pa.float64(), "USD", "5% quantile of net P&L", nullable=True),
         Column("capital_usd", pa.float64(), "USD", "allocated capital"),
+        Column("capital_source", pa.string(), "label", "where capital_usd comes from: "
+               "'configured' (capital_by_trader), 'end_balance' (the account's End Balance at its "
+               "latest close) or 'default' (default_capital_usd: nothing else known)",
+               default="default"),
         Column("last_day_pnl", pa.float64(), "USD", "net P&L of D (NaN if not traded)",
                nullable=True),
         Column("loss_streak", pa.float64(), "days", "losing traded days in a row", nullable=True),

@@ -47,6 +47,10 @@ def test_range_run_stores_every_date_once_and_reruns_replace(tmp_path):
         # earlier one; without it the batches of a day are merged by fill id
         corrected = make_fills([D2], ["T1"], per_day=2, seed=5)
         land(tmp_path, "fills", "test", "batch2", corrected, replace=True)
+        # the stored D2 totals of T1 no longer match its fills: the FIFO check refuses them ...
+        assert not _materialize(tmp_path, instance, D2.isoformat(), D2.isoformat()).success
+        # ... until the corrected totals come with them
+        land(tmp_path, "totals", "test", "batch2", totals_from(corrected), replace=True)
         assert _materialize(tmp_path, instance, D2.isoformat(), D2.isoformat()).success
         d2 = lake.read_df("raw_fills", "date", ["2024-01-04"])
         assert (d2.trader_id == "T1").sum() == 2 and (d2.trader_id == "T2").sum() == 6

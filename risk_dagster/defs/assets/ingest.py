@@ -21,7 +21,8 @@ from risk_dagster.ingest.raw_partitions import BlockingCheckFailure, ingest_batc
 FILLS_CHECKS = ["fills_schema", "fills_no_null_keys", "fills_positive_price_qty", "fills_known_sides",
                 "fills_unique", "fills_in_partition", "fills_valid_trader_ids"]
 TOTALS_CHECKS = ["totals_schema", "totals_unique", "totals_in_partition",
-                 "totals_net_is_gross_minus_fees", "totals_reconcile_with_fills"]
+                 "totals_net_is_gross_minus_fees", "totals_reconcile_with_fills",
+                 "totals_gross_matches_fills_fifo"]
 _OWNERS = ["team:risk-engineering"]
 
 
@@ -46,7 +47,8 @@ def _raw_trades(context: dg.AssetExecutionContext, lake: LakeResource, source: T
     origin = source.build()
     try:
         stats = ingest_batches(origin.iter_batches(dates), lake.lake, dates, source.calendar,
-                               with_truth=origin.has_truth)
+                               with_truth=origin.has_truth, pnl_tol_usd=source.pnl_tolerance_usd,
+                               lookback_days=source.carry_lookback_days)
     except BlockingCheckFailure as exc:
         raise dg.Failure(description=str(exc), metadata={
             o.name: dg.MetadataValue.json(o.examples) for o in exc.failed}) from exc

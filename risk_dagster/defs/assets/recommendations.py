@@ -13,6 +13,7 @@ import pandas as pd
 
 from risk_dagster.core.calendar import sessions
 from risk_dagster.core.tables import (
+    read_end_balances,
     read_feature_history,
     read_latest_features,
     read_pnl_history,
@@ -92,14 +93,16 @@ def _trade_recommendations(context: dg.AssetExecutionContext, lake: LakeResource
                            source: TradeSource, recommendation_settings: RecommendationSettings,
                            notifier: NotifierResource):
     cfg = recommendation_settings.to_config()
-    published, counts = [], {}
+    published, counts, capital_sources = [], {}, {}
     for day in partition_dates(context):
         started = time.perf_counter()
         today = next_session(source.calendar, day)
         scores = lake.lake.read_df("risk_scores", "date", [day.isoformat()])
         features = read_latest_features(lake.lake, day)  # the rules read each trader's latest row
         pnl = read_pnl_history(lake.lake, day, source.calendar, cfg.history_sessions)
-        recs, summary = recommend(scores, features, pnl, cfg, today=today, calendar=source.calendar)
+        balances = read_end_balances(lake.lake, day)
+        recs, summary = recommend(scores, features, pnl, cfg, today=today, calendar=source.calendar,
+                                  balances=balances)
         active = scores["trader_id"].tolist()
         checks = publish_checks(recs, active, cfg, today=today, calendar=source.calendar)
         failed = [c for c in checks if not c.passed]
@@ -117,7 +120,9 @@ def _trade_recommendations(context: dg.AssetExecutionContext, lake: LakeResource
         paths = write_live_outputs(lake.root, today, recs, summary, audit, monitoring, pnl_history=pnl)
         published.append(str(paths["csv"]))
         counts = summary["counts"]
+        capital_sources = {str(k): int(v) for k, v in recs["capital_source"].value_counts().items()}
     yield dg.MaterializeResult(metadata={
+        "capital_sources_latest": dg.MetadataValue.json(capital_sources),
         "published": len(published), "latest_csv": dg.MetadataValue.path(published[-1]),
         "latest_report": dg.MetadataValue.path(published[-1].replace("recommendations.csv", "report.html")),
         "levels_latest": dg.MetadataValue.json(counts)})
