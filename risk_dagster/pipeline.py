@@ -78,9 +78,11 @@ def _print_stage(stage: StageResult) -> None:
 
 
 def run_pipeline(settings: Settings, defs: dg.Definitions, instance: dg.DagsterInstance,
-                 first: str, last: str) -> int:
+                 first: str, last: str, *, monitoring: bool = False) -> int:
     """Every stage over ``first``..``last``, each as one run: the date-partitioned pipeline,
-    training of every trader, then the morning after ``last`` (scores, recommendations)."""
+    training of every trader, then the morning after ``last`` (scores, recommendations) and,
+    with ``monitoring``, the drift report of every date of the range (one run; a date it cannot
+    judge is recorded as skipped with its reason)."""
     stages = [run_job(defs, instance, "daily_pipeline_job", first=first, last=last,
                       log_level=settings.log_level)]
     _print_stage(stages[-1])
@@ -91,6 +93,10 @@ def run_pipeline(settings: Settings, defs: dg.Definitions, instance: dg.DagsterI
         _print_stage(stages[-1])
     if stages[-1].success:  # the morning after the last session
         stages.append(run_job(defs, instance, "score_date_job", first=last, last=last,
+                              log_level=settings.log_level))
+        _print_stage(stages[-1])
+    if monitoring and stages[-1].success:
+        stages.append(run_job(defs, instance, "monitoring_job", first=first, last=last,
                               log_level=settings.log_level))
         _print_stage(stages[-1])
     if not all(s.success for s in stages):
@@ -139,7 +145,7 @@ def ingest_files(settings: Settings, defs: dg.Definitions, instance: dg.DagsterI
     if dates:
         first, last = date_range_keys(defs, min(dates), max(dates))
         if pipeline:
-            failures += run_pipeline(settings, defs, instance, first, last)
+            failures += run_pipeline(settings, defs, instance, first, last, monitoring=True)
         else:
             stage = run_job(defs, instance, "ingest_job", first=first, last=last,
                             log_level=settings.log_level)
