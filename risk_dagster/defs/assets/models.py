@@ -17,6 +17,8 @@ from risk_dagster.evaluation import (
     select_champions,
     write_reports,
 )
+from risk_dagster.evaluation.var_calibration import (VarCalibrationConfig, serving_scales,
+                                                     violation_report, walk_forward_scales)
 from risk_dagster.models import list_versions, read_champion, write_champion
 from risk_dagster.models.config import POOLED
 from risk_dagster.models.fleet import (
@@ -118,6 +120,9 @@ def model_evaluation(context: dg.AssetExecutionContext, lake: LakeResource,
         evaluation = evaluate(predictions, labels, truth, cfg)
         champions = select_champions(evaluation, cfg)
     champions = _with_fallbacks(champions or {}, _traders(lake.lake), models_root)
+    var_numbers = {}
+    if evaluation is not None:  # the champion's VaR, calibrated on its out-of-sample rows
+        var_numbers = _calibrate_var(evaluation, champions)
     champions = _write_champions(champions, models_root, context.run_id)
     complete = labels[labels["label_status"] == "complete"]
     common = {"labelled_rows": len(complete),
@@ -132,6 +137,7 @@ def model_evaluation(context: dg.AssetExecutionContext, lake: LakeResource,
     report = write_reports(evaluation, out_dir, importance=champion_importance(champions),
                            champions=champions, embed_plotlyjs=True)  # weekly: self-contained
     common.update(_champion_numbers(predictions, labels, truth, champions, cfg, out_dir))
+    common.update(_var_metadata(var_numbers, out_dir))
     lake.lake.write_table("model_evaluation", evaluation.per_trader)
     numbers = {k: v for k, v in report["key_numbers"].items() if v is not None}
     return dg.MaterializeResult(metadata={
@@ -179,6 +185,46 @@ def _champion_numbers(predictions, labels, truth, champions, cfg, out_dir: Path)
     keep = ("champion_auc", "champion_brier", "champion_oracle_auc", "champion_oracle_capture",
             "champion_net_benefit_usd", "rules_auc", "rules_net_benefit_usd")
     return {k: float(numbers[k]) for k in keep if numbers.get(k) is not None}
+
+
+def _calibrate_var(evaluation, champions: dict) -> dict:
+    """Add each champion's VaR scale to its decision (``var_calibration``) and return the
+    walk-forward violation figures before and after calibration (see var_calibration.py)."""
+    chosen = {t: d.get("chosen") for t, d in champions.items()}
+    rows = evaluation.rows
+    rows = rows[rows["model"] == rows["trader_id"].map(chosen)]
+    cfg = VarCalibrationConfig(level=evaluation.config.var_level)
+    for tid, entry in serving_scales(rows, cfg, traders=list(champions)).items():
+        champions[tid]["var_calibration"] = entry
+    rows = rows.join(walk_forward_scales(rows, cfg))
+    raw, raw_per = violation_report(rows, "var_05", cfg.level)
+    used = rows[rows["var_scope"] != "none"]  # rows with a calibration set before them
+    cal, cal_per = violation_report(used, "var_05_calibrated", cfg.level)
+    per = raw_per[["trader_id", "var_n", "var_violation_rate"]].merge(
+        cal_per[["trader_id", "var_n", "var_violation_rate", "kupiec_p"]], on="trader_id",
+        how="left", suffixes=("_raw", "_calibrated"))
+    return {"raw": raw, "calibrated": cal, "per_trader": per, "config": cfg.to_dict()}
+
+
+def _var_metadata(numbers: dict, out_dir: Path) -> dict:
+    if not numbers:
+        return {}
+    raw, cal, per = numbers["raw"], numbers["calibrated"], numbers["per_trader"]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "var_calibration.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps({"raw": raw, "calibrated": cal, "config": numbers["config"],
+                               "per_trader": per.to_dict(orient="records")}, indent=2,
+                              default=float))
+    tmp.replace(path)
+    return {
+        "var_violation_rate_raw": float(raw["var_violation_rate"]),
+        "var_kupiec_p_raw": float(raw["kupiec_p"]),
+        "var_violation_rate_calibrated": float(cal["var_violation_rate"]),
+        "var_kupiec_p_calibrated": float(cal["kupiec_p"]),
+        "var_calibrated_rows": int(cal["var_n"]),
+        "var_per_trader": markdown_table(per.round(4), max_rows=60),
+        "var_calibration_json": dg.MetadataValue.path(str(path))}
 
 
 def _traders(lake) -> list[str]:
