@@ -14,10 +14,18 @@ traders of any size share one scale:
 - the calibrated VaR is ``-c x b``: ``c > 1`` widens a VaR that was too tight.
 
 Point in time: a row's calibration set is the rows whose outcome was known at its trade date's
-close (``label_date <= trade_date``); the serving scale (stored with the champion) uses every
-out-of-sample row, all of which are labelled before the training cut-off. A trader with at least
-``min_trader_rows`` such rows gets its own scale (its last ``window_rows`` of them), otherwise
-the firm-wide one from every trader's rows (``min_firm_rows`` at least), otherwise none (1.0).
+close (``label_date <= trade_date``); the serving scale (stored with the champion) uses the
+latest out-of-sample rows, all of which are labelled before the training cut-off. A trader with
+at least ``min_trader_rows`` such rows gets its own scale from its last ``window_rows`` of them,
+otherwise the firm-wide one from every trader's rows (``min_firm_rows`` at least), otherwise
+none (1.0).
+
+Why a short recent window: the traders' risk moves (regimes, habits), and a scale from all past
+rows lags it. On the demo's champions (40 traders, 11,642 walk-forward rows with a calibration
+set) the raw VaR was breached on 6.95% of rows (Kupiec p = 2.5e-20); calibrated with every
+past row of the trader (from 120 rows), 6.29% (p = 8e-10); with its last 60 rows (from 30),
+5.36% (p = 0.08); with its last 40 (from 20), the defaults, 5.22% (p = 0.27). These settings
+were chosen on those demo rows (7 pairs tried); the replay checks them on later mornings.
 """
 
 from __future__ import annotations
@@ -40,8 +48,8 @@ class VarCalibrationConfig:
     min_firm_rows: past rows (all traders) before the firm-wide scale is used."""
 
     level: float = 0.05
-    min_trader_rows: int = 120
-    window_rows: int | None = 500
+    min_trader_rows: int = 20
+    window_rows: int | None = 40
     min_firm_rows: int = 200
 
     def to_dict(self) -> dict:
@@ -123,31 +131,31 @@ def walk_forward_scales(rows: pd.DataFrame, cfg: VarCalibrationConfig | None = N
     ('trader', 'firm', 'none') and ``var_05_calibrated`` (USD; NaN where ``var_05`` is).
     """
     cfg = cfg or VarCalibrationConfig()
-    data = _usable(rows)
-    by_label = data.sort_values("label_date")
-    label_days = by_label["label_date"].to_numpy()
-    label_scores = by_label["score"].to_numpy()
+    data = _usable(rows).sort_values("label_date", kind="stable")
+    day = pd.to_datetime(rows["trade_date"]).to_numpy()
+    tid = rows["trader_id"].to_numpy()
+    scale = np.ones(len(rows))
+    scope = np.full(len(rows), "none", dtype=object)
+    # firm-wide: every row labelled by the trade date (computed once per trade date)
+    firm_days, firm_scores = data["label_date"].to_numpy(), data["score"].to_numpy()
+    firm = {}
+    for d in np.unique(day):
+        m = int(np.searchsorted(firm_days, d, side="right"))
+        firm[d] = conformal_scale(firm_scores[:m], cfg.level) if m >= cfg.min_firm_rows \
+            else math.nan
     own = {t: (g["label_date"].to_numpy(), g["score"].to_numpy())
-           for t, g in by_label.groupby("trader_id", sort=False)}
-    scale = pd.Series(1.0, index=rows.index)
-    scope = pd.Series("none", index=rows.index, dtype=object)
-    day_all = pd.to_datetime(rows["trade_date"])
-    firm_cache: dict = {}
-    for (tid, day), idx in rows.groupby([rows["trader_id"], day_all]).groups.items():
-        days, sc = own.get(tid, (np.array([], dtype="datetime64[ns]"), np.array([])))
-        k = int(np.searchsorted(days, np.datetime64(day), side="right"))
+           for t, g in data.groupby("trader_id", sort=False)}
+    for i in range(len(rows)):
+        days, sc = own.get(tid[i], (firm_days[:0], firm_scores[:0]))
+        k = int(np.searchsorted(days, day[i], side="right"))
         start = 0 if cfg.window_rows is None else max(0, k - cfg.window_rows)
         if k - start >= cfg.min_trader_rows:
-            scale.loc[idx], scope.loc[idx] = conformal_scale(sc[start:k], cfg.level), "trader"
-            continue
-        if day not in firm_cache:
-            m = int(np.searchsorted(label_days, np.datetime64(day), side="right"))
-            firm_cache[day] = conformal_scale(label_scores[:m], cfg.level) \
-                if m >= cfg.min_firm_rows else math.nan
-        if not math.isnan(firm_cache[day]):
-            scale.loc[idx], scope.loc[idx] = firm_cache[day], "firm"
-    return pd.DataFrame({"var_scale": scale, "var_scope": scope,
-                         "var_05_calibrated": calibrated_var(rows["var_05"], scale)},
+            scale[i], scope[i] = conformal_scale(sc[start:k], cfg.level), "trader"
+        elif not math.isnan(firm[day[i]]):
+            scale[i], scope[i] = firm[day[i]], "firm"
+    scale_s = pd.Series(scale, index=rows.index)
+    return pd.DataFrame({"var_scale": scale_s, "var_scope": pd.Series(scope, index=rows.index),
+                         "var_05_calibrated": calibrated_var(rows["var_05"], scale_s)},
                         index=rows.index)
 
 
@@ -160,5 +168,6 @@ def violation_report(rows: pd.DataFrame, var_column: str = "var_05",
     """
     firm = var_backtest(rows["next_net_pnl"], rows[var_column], level)
     per = pd.DataFrame([{"trader_id": t, **var_backtest(g["next_net_pnl"], g[var_column], level)}
-                        for t, g in rows.groupby("trader_id", sort=True)])
+                        for t, g in rows.groupby("trader_id", sort=True)],
+                       columns=["trader_id", *firm])
     return firm, per

@@ -52,7 +52,8 @@ def test_walk_forward_calibration_brings_a_tight_var_to_its_level():
     rows = _rows()
     raw, _ = violation_report(rows, "var_05")
     assert raw["var_violation_rate"] > 0.15  # 0.6 x the quantile: P(z < -0.987) = 16%
-    cal = rows.join(walk_forward_scales(rows, VarCalibrationConfig(min_trader_rows=100)))
+    cal = rows.join(walk_forward_scales(rows, VarCalibrationConfig(min_trader_rows=100,
+                                                                   window_rows=None)))
     used = cal[cal["var_scope"] != "none"]
     firm, per = violation_report(used, "var_05_calibrated")
     assert 0.04 <= firm["var_violation_rate"] <= 0.06 and firm["kupiec_p"] > 0.05
@@ -64,7 +65,7 @@ def test_walk_forward_calibration_brings_a_tight_var_to_its_level():
 
 def test_a_rows_scale_uses_only_outcomes_known_at_its_trade_date():
     rows = _rows(n_traders=2, n_days=300)
-    cfg = VarCalibrationConfig(min_trader_rows=50, min_firm_rows=50)
+    cfg = VarCalibrationConfig(min_trader_rows=50, window_rows=None, min_firm_rows=50)
     before = walk_forward_scales(rows, cfg)
     cut = pd.Timestamp("2024-06-28")
     changed = rows.copy()
@@ -84,7 +85,8 @@ def test_serving_scales_trader_first_then_firm():
     rows = _rows(n_traders=3, n_days=200)
     short = rows["trader_id"] == "T0002"
     rows = pd.concat([rows[~short], rows[short].tail(30)], ignore_index=True)
-    got = serving_scales(rows, VarCalibrationConfig(min_trader_rows=100, min_firm_rows=100))
+    got = serving_scales(rows, VarCalibrationConfig(min_trader_rows=100, window_rows=None,
+                                                    min_firm_rows=100))
     assert got["T0000"]["scope"] == "trader" and got["T0000"]["n"] == 199
     assert got["T0002"]["scope"] == "firm" and got["T0002"]["n"] == 199 * 2 + 30
     own = rows[rows["trader_id"] == "T0000"]
@@ -92,3 +94,21 @@ def test_serving_scales_trader_first_then_firm():
     assert serving_scales(rows.head(10))["T0000"] == {"scale": 1.0, "n": 0, "scope": "none",
                                                       "level": 0.05}
 
+
+
+def test_no_row_with_a_calibration_set_gives_empty_figures_not_an_error():
+    rows = _rows(n_traders=2, n_days=15)
+    cal = rows.join(walk_forward_scales(rows))
+    assert (cal["var_scope"] == "none").all()  # 2 x 14 rows: under every minimum
+    firm, per = violation_report(cal[cal["var_scope"] != "none"], "var_05_calibrated")
+    assert firm["var_n"] == 0 and per.empty and "var_violation_rate" in per.columns
+
+
+def test_the_default_window_follows_a_trader_whose_risk_grows():
+    rows = _rows(n_traders=1, n_days=400, tight=1.0)
+    later = pd.to_datetime(rows["trade_date"]) >= pd.Timestamp("2024-08-01")
+    rows.loc[later, "next_net_pnl"] *= 2.0  # twice the risk from August, same forecast
+    cal = rows.join(walk_forward_scales(rows))
+    late = cal[pd.to_datetime(cal["trade_date"]) >= pd.Timestamp("2024-10-01")]
+    assert late["var_scale"].median() == pytest.approx(2.0, rel=0.25)  # the last 40 rows
+    assert violation_report(late, "var_05_calibrated")[0]["var_violation_rate"] < 0.10
