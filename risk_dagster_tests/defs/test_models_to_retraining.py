@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 
 from risk_dagster.core.lake import Lake
+from risk_dagster.features.phrases import formula_marks
+from risk_dagster.recommendations.config import LEVEL_RANK
 from risk_dagster.defs.assets import models as ma
 from risk_dagster.defs.assets.ingest import trader_registry
 from risk_dagster.defs.partitions import TRADER_PARTITIONS_NAME
@@ -80,8 +82,8 @@ def test_every_trader_has_a_champion_and_an_evaluation(firm):
 
 def test_recommendations_are_published_for_every_active_trader(firm):
     root, instance, resources, _ = firm
-    _run(instance, resources, dg.AssetSelection.groups("recommendations"),
-         END.isoformat(), END.isoformat())
+    run = _run(instance, resources, dg.AssetSelection.groups("recommendations"),
+               END.isoformat(), END.isoformat())
     live = root / "live" / "2025-01-02"
     recs = pd.read_csv(live / "recommendations.csv")
     features = Lake(root).read_df("trader_features", "date", [END.isoformat()])
@@ -91,6 +93,24 @@ def test_recommendations_are_published_for_every_active_trader(firm):
     assert audit["audit"]["thresholds"]["kill_switch_share"] == 0.05
     assert audit["audit"]["models"] and audit["audit"]["inputs"]
     assert (live / "report.html").exists() and (live / "monitoring_log.json").exists()
+    # the desk's view: a per-trader table, riskiest first, and reasons in plain words
+    meta = run.asset_materializations_for_node("trade_recommendations")[0].metadata
+    rows = meta["per_trader"].value.records
+    assert [r.data["trader"] for r in rows] == list(recs.sort_values(
+        ["level", "risk_score"], key=lambda c: c.map(LEVEL_RANK) if c.name == "level" else c,
+        ascending=False)["trader_id"])
+    assert {c.name for c in meta["per_trader"].value.schema.columns} >= {
+        "trader", "level", "size multiplier", "loss limit USD", "position cap USD",
+        "P(large loss) %", "risk score", "top reasons"}
+    assert sum(meta["levels"].value.values()) == len(recs)
+    assert meta["per_trader_shown"].value == f"all {len(recs)} traders"
+    scores = Lake(root).read_df("risk_scores", "date", [END.isoformat()])
+    published = [r for rs in scores["reasons"] for r in rs] + [
+        r for cell in recs["reasons"].dropna() for r in cell.split("; ")]
+    assert published and all(not formula_marks(r) for r in published), [
+        r for r in published if formula_marks(r)]
+    score_rows = run.asset_materializations_for_node("risk_scores")[0].metadata["per_trader"]
+    assert all(not r.data["top reasons"].startswith("[") for r in score_rows.value.records)
 
 
 def test_drift_sensor_retrains_exactly_the_affected_traders(firm):

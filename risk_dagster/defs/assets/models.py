@@ -9,7 +9,15 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from risk_dagster.defs.metadata import markdown_table
+from risk_dagster.core.desk_table import DeskColumn, cut_text
+from risk_dagster.core.report_dirs import report_dir, write_latest
+from risk_dagster.defs.metadata import (
+    MD_MAX_CHARS,
+    TABLE_MAX_ROWS,
+    desk_table,
+    markdown_table,
+    report_link,
+)
 from risk_dagster.defs.partitions import single_run, trader_partitions
 from risk_dagster.defs.resources import EvaluationSettings, LakeResource, ModelSettings
 from risk_dagster.evaluation import (
@@ -19,6 +27,7 @@ from risk_dagster.evaluation import (
 )
 from risk_dagster.evaluation.var_calibration import (VarCalibrationConfig, serving_scales,
                                                      violation_report, walk_forward_scales)
+from risk_dagster.evaluation.summary import CHAMPION_COLUMNS, champion_table, headline, key_figures
 from risk_dagster.models import list_versions, read_champion, write_champion
 from risk_dagster.models.config import POOLED
 from risk_dagster.models.fleet import (
@@ -33,7 +42,6 @@ _OWNERS = ["team:risk-engineering"]
 # a trader's models read every date of the features and labels
 _ALL_DATES = [dg.AssetDep(k, partition_mapping=dg.AllPartitionMapping())
               for k in ("trader_features", "risk_labels")]
-REPORTS_DIR = "reports"
 
 
 @dg.asset(
@@ -127,25 +135,50 @@ def model_evaluation(context: dg.AssetExecutionContext, lake: LakeResource,
     complete = labels[labels["label_status"] == "complete"]
     common = {"labelled_rows": len(complete),
               "large_loss_days": int(complete["large_loss"].fillna(0).astype(int).sum()),
-              "champions": dg.MetadataValue.json({t: d.get("chosen") for t, d in champions.items()})}
+              **_champions_metadata(champions)}
     if evaluation is None:  # nothing could be validated out of sample: say so, serve the rules
         context.log.warning("no out-of-sample predictions: history too short to validate models")
         return dg.MaterializeResult(metadata={**common, "evaluated": False, "note": (
             "no model could be validated out of sample (too little history); recommendations "
             "use the rules baseline")})
-    out_dir = lake.root / REPORTS_DIR / "model_evaluation" / dt.date.today().isoformat()
+    as_of = max(predictions["trade_date"])
+    out_dir = report_dir(lake.root, "model_evaluation", as_of, context.run_id)
     report = write_reports(evaluation, out_dir, importance=champion_importance(champions),
                            champions=champions, embed_plotlyjs=True)  # weekly: self-contained
-    common.update(_champion_numbers(predictions, labels, truth, champions, cfg, out_dir))
+    champion_numbers = _champion_numbers(predictions, labels, truth, champions, cfg, out_dir)
     common.update(_var_metadata(var_numbers, out_dir))
+    write_latest(lake.root, "model_evaluation", out_dir, as_of=as_of, run_id=context.run_id)
     lake.lake.write_table("model_evaluation", evaluation.per_trader)
-    numbers = {k: v for k, v in report["key_numbers"].items() if v is not None}
-    return dg.MaterializeResult(metadata={
-        **common, "evaluated": True,
-        **{k: float(v) if isinstance(v, float) else v for k, v in numbers.items()},
-        "report_html": dg.MetadataValue.path(str(report["paths"]["html"])),
-        "report_markdown": dg.MetadataValue.md(Path(report["paths"]["markdown"]).read_text()[:20000]),
-        "firm": markdown_table(evaluation.firm)})
+    return dg.MaterializeResult(metadata=evaluation_metadata(
+        common, report, champion_numbers, as_of, out_dir))
+
+
+def _champions_metadata(champions: dict) -> dict:
+    """Each trader's champion and its out-of-sample figures, as a UI table."""
+    table = champion_table(champions)
+    shown = min(len(table), TABLE_MAX_ROWS)
+    return {"champions": desk_table(table, CHAMPION_COLUMNS),
+            "champions_shown": f"{shown:,} of {len(table):,} traders, by trader id"
+            + ("" if shown == len(table) else "; all of them in the report's JSON")}
+
+
+def evaluation_metadata(common: dict, report: dict, champion_numbers: dict, as_of: dt.date,
+                        out_dir: Path) -> dict:
+    """The evaluation's metadata: headline figures as rounded numbers (one point per run in the
+    Plots tab), every key number rounded with its unit, the report's Markdown cut at a stated
+    line below the UI's limit, and the report files."""
+    md_path = Path(report["paths"]["markdown"])
+    figures = key_figures({**report["key_numbers"], **champion_numbers})
+    return {
+        **common, "evaluated": True, "as_of": as_of.isoformat(),
+        **headline(champion_numbers),
+        "key_figures": desk_table(figures, _FIGURE_COLUMNS, max_rows=len(figures)),
+        "report_html": report_link(report["paths"]["html"]),
+        "report_markdown_file": report_link(md_path),
+        "report_folder": report_link(out_dir),
+        "report_markdown": dg.MetadataValue.md(cut_text(
+            md_path.read_text(), MD_MAX_CHARS, f"The whole report: {md_path}")),
+    }
 
 
 def champion_importance(champions: dict) -> pd.DataFrame | None:
@@ -174,6 +207,10 @@ def champion_predictions(predictions: pd.DataFrame, champions: dict) -> pd.DataF
     champion = rows[rows["model"] == rows["chosen"]].assign(model="champion")
     return pd.concat([champion, predictions[predictions["model"] == "rules"]],
                      ignore_index=True).drop(columns="chosen")
+
+
+_FIGURE_COLUMNS = (DeskColumn("figure", "string", "key number of the evaluation"),
+                   DeskColumn("value", "string", "rounded"), DeskColumn("unit", "string", "unit"))
 
 
 def _champion_numbers(predictions, labels, truth, champions, cfg, out_dir: Path) -> dict:
