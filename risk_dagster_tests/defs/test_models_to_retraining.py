@@ -66,7 +66,7 @@ def firm(tmp_path_factory):
 
 
 def test_every_trader_has_a_champion_and_an_evaluation(firm):
-    root, _, _, traders = firm
+    root, instance, _, traders = firm
     models = root / "models"
     assert traders
     for tid in traders:
@@ -78,6 +78,20 @@ def test_every_trader_has_a_champion_and_an_evaluation(firm):
         assert {p.suffix for p in path.iterdir()} <= {".txt", ".json"}  # LightGBM text + JSON
     html = next((root / "reports" / "model_evaluation").glob("*/evaluation.html")).read_text()
     assert "plotly" in html.lower()
+    # the folder is the data's as-of date and the run, not the wall-clock date
+    (folder,) = [p for p in (root / "reports" / "model_evaluation").iterdir() if p.is_dir()]
+    assert folder.name[:10] <= CUTOFF and folder.name[10] == "_"
+    run = instance.get_runs(limit=1)[0]
+    assert folder.name.endswith(run.run_id[:8])
+    meta = instance.fetch_materializations(dg.AssetKey("model_evaluation"), limit=1).records[0]
+    meta = meta.asset_materialization.metadata
+    assert isinstance(meta["champion_auc"].value, float) and 0.4 < meta["champion_auc"].value < 1
+    assert meta["champion_auc"].value == round(meta["champion_auc"].value, 3)
+    assert isinstance(meta["counterfactual_benefit_usd"].value, int)
+    assert len(meta["champions"].value.records) == len(traders)
+    assert len(meta["report_markdown"].value) <= 20_000
+    figures = {r.data["figure"]: r.data["value"] for r in meta["key_figures"].value.records}
+    assert all(len(v.split(".")[-1]) <= 4 for v in figures.values())
 
 
 def test_recommendations_are_published_for_every_active_trader(firm):
@@ -142,15 +156,30 @@ def test_drift_sensor_retrains_exactly_the_affected_traders(firm):
     retrain = _resources(root)  # no cutoff: the retraining sees the post-change data
     before = {t: list_versions(root / "models", t, "logistic") for t in requested}
     before_champions = {t: read_champion(root / "models", t) for t in requested}
+    reports = root / "reports" / "model_evaluation"
+    reports_before = sorted(p.name for p in reports.iterdir() if p.is_dir())
     for request in result.run_requests:
         tid = request.partition_key
-        _run(instance, retrain, dg.AssetSelection.assets("trader_models", "model_evaluation"),
-             tid, tid, tags=request.tags)
+        retrain_run = _run(instance, retrain,
+                           dg.AssetSelection.assets("trader_models", "model_evaluation"),
+                           tid, tid, tags=request.tags)
+        # the retrained trader's own partition describes that trader only
+        trained = retrain_run.asset_materializations_for_node("trader_models")
+        assert [e.partition for e in trained] == [tid]
+        assert "traders" in trained[0].metadata and trained[0].metadata["traders"].value == 1
+        assert trained[0].metadata["oos_rows"].value > 0
         after = list_versions(root / "models", tid, "logistic")
         assert len(after) == len(before[tid]) + 1
         newest = root / "models" / tid / "logistic" / after[-1] / "meta.json"
         assert json.loads(newest.read_text())["training_window"]["last_label_date"] > CUTOFF
         assert read_champion(root / "models", tid)["run_id"] != before_champions[tid]["run_id"]
+    # each retrain wrote its own evaluation report; the weekly one is kept; latest.json names the last
+    reports_after = sorted(p.name for p in reports.iterdir() if p.is_dir())
+    assert set(reports_before) < set(reports_after)
+    assert len(reports_after) == len(reports_before) + len(requested)
+    latest = json.loads((reports / "latest.json").read_text())
+    assert latest["run_id"] == retrain_run.run_id
+    assert latest["folder"].endswith(f"_{retrain_run.run_id[:8]}")
     log = Lake(root).read_df("retrain_log", "trader")
     assert sorted(log["trader_id"]) == sorted(AFFECTED)
     assert set(log["drift_report_date"]) == {CHECK_DAY.isoformat()}

@@ -15,7 +15,7 @@ from risk_dagster.defs.metadata import (
     MD_MAX_CHARS,
     TABLE_MAX_ROWS,
     desk_table,
-    markdown_table,
+    per_partition_results,
     report_link,
 )
 from risk_dagster.defs.partitions import single_run, trader_partitions
@@ -55,7 +55,7 @@ def pooled_model(lake: LakeResource, models: ModelSettings) -> dg.MaterializeRes
     return dg.MaterializeResult(metadata={
         "seconds": summary["seconds"], "oos_rows": summary["oos_rows"],
         "cv": dg.MetadataValue.json(summary["cv"]),
-        "auc": float(summary["cv"].get("pooled_lgbm", {}).get("auc") or 0.0),
+        "auc": round(float(summary["cv"].get("pooled_lgbm", {}).get("auc") or 0.0), 3),
         "model_path": dg.MetadataValue.path(summary["paths"].get("pooled_lgbm", ""))})
 
 
@@ -65,21 +65,26 @@ def pooled_model(lake: LakeResource, models: ModelSettings) -> dg.MaterializeRes
     description="Per trader: logistic and rules baselines and, with enough history, a LightGBM; "
     "out-of-sample predictions from purged walk-forward folds.",
 )
-def trader_models(context: dg.AssetExecutionContext, lake: LakeResource,
-                  models: ModelSettings) -> dg.MaterializeResult:
+def trader_models(context: dg.AssetExecutionContext, lake: LakeResource, models: ModelSettings):
     traders = list(context.partition_keys)
     started = time.perf_counter()
     summaries = train_traders(str(lake.root), traders, models.training_config(),
                               workers=models.workers)
     _log_drift_retrain(context, lake, traders)
-    table = pd.DataFrame([{"trader_id": s["owner"], "families": ",".join(s["families"]),
-                           "seconds": s["seconds"], "oos_rows": s["oos_rows"],
-                           **{f"auc_{f}": m.get("auc") for f, m in s["cv"].items()}}
-                          for s in summaries])
-    return dg.MaterializeResult(metadata={
+    per_trader = {s["owner"]: _trader_model_metadata(s) for s in summaries}
+    with_lgbm = sum("trader_lgbm" in s["families"] for s in summaries)
+    yield from per_partition_results(context.asset_key, traders, {
         "traders": len(traders), "seconds": round(time.perf_counter() - started, 1),
-        "with_trader_lgbm": int(table["families"].str.contains("trader_lgbm").sum()),
-        "per_trader": markdown_table(table, max_rows=50)})
+        "with_trader_lgbm": with_lgbm}, per_trader)
+
+
+def _trader_model_metadata(summary: dict) -> dict:
+    """One trader's training: the families fitted and their out-of-sample AUC (3 digits)."""
+    aucs = {f"auc_{family}": round(float(m["auc"]), 3) for family, m in summary["cv"].items()
+            if m.get("auc") is not None}
+    return {"families": ", ".join(summary["families"]) or "none",
+            "oos_rows": int(summary["oos_rows"]), "training_seconds": round(summary["seconds"], 1),
+            **aucs}
 
 
 def _log_drift_retrain(context, lake: LakeResource, traders: list[str]) -> None:
