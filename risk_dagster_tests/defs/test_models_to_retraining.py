@@ -20,6 +20,7 @@ from risk_dagster.defs.resources import (EvaluationSettings, LakeResource, Model
                                          RecommendationSettings, TradeSource)
 from risk_dagster.defs.sensors import drift_retrain_sensor
 from risk_dagster.models import list_versions, read_champion
+from risk_dagster.models.fleet import read_predictions
 from risk_dagster.defs.partitions import RANGE_END_TAG, RANGE_START_TAG
 from risk_dagster_tests.factories import date_assets
 
@@ -80,7 +81,8 @@ def test_every_trader_has_a_champion_and_an_evaluation(firm):
     assert "plotly" in html.lower()
     # the folder is the data's as-of date and the run, not the wall-clock date
     (folder,) = [p for p in (root / "reports" / "model_evaluation").iterdir() if p.is_dir()]
-    assert folder.name[:10] <= CUTOFF and folder.name[10] == "_"
+    last_evaluated = max(read_predictions(Lake(root))["trade_date"]).isoformat()
+    assert folder.name[:11] == f"{last_evaluated}_"
     run = instance.get_runs(limit=1)[0]
     assert folder.name.endswith(run.run_id[:8])
     meta = instance.fetch_materializations(dg.AssetKey("model_evaluation"), limit=1).records[0]
