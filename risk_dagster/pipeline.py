@@ -7,7 +7,6 @@ they are visible in the UI afterwards.
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,9 +65,11 @@ def _print_stage(stage: StageResult) -> None:
 
 
 def run_pipeline(settings: Settings, defs: dg.Definitions, instance: dg.DagsterInstance,
-                 first: str, last: str) -> int:
+                 first: str, last: str, *, monitoring: bool = False) -> int:
     """Every stage over ``first``..``last``, each as one run: the date-partitioned pipeline,
-    training of every trader, then the morning after ``last`` (scores, recommendations)."""
+    training of every trader, then the morning after ``last`` (scores, recommendations) and,
+    with ``monitoring``, the drift report of every date of the range (one run; a date it cannot
+    judge is recorded as skipped with its reason)."""
     stages = [run_job(defs, instance, "daily_pipeline_job", first=first, last=last,
                       log_level=settings.log_level)]
     _print_stage(stages[-1])
@@ -79,6 +80,10 @@ def run_pipeline(settings: Settings, defs: dg.Definitions, instance: dg.DagsterI
         _print_stage(stages[-1])
     if stages[-1].success:  # the morning after the last session
         stages.append(run_job(defs, instance, "score_date_job", first=last, last=last,
+                              log_level=settings.log_level))
+        _print_stage(stages[-1])
+    if monitoring and stages[-1].success:
+        stages.append(run_job(defs, instance, "monitoring_job", first=first, last=last,
                               log_level=settings.log_level))
         _print_stage(stages[-1])
     if not all(s.success for s in stages):
@@ -122,7 +127,7 @@ def ingest_files(settings: Settings, defs: dg.Definitions, instance: dg.DagsterI
     if outcome.dates:
         first, last = date_range_keys(defs, min(outcome.dates), max(outcome.dates))
         if pipeline:
-            failures += run_pipeline(settings, defs, instance, first, last)
+            failures += run_pipeline(settings, defs, instance, first, last, monitoring=True)
         else:
             stage = run_job(defs, instance, "ingest_job", first=first, last=last,
                             log_level=settings.log_level)

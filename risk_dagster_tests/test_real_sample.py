@@ -31,3 +31,9 @@ def test_real_sample_end_to_end(tmp_path):
     assert live.name == "2025-05-02" and len(recs) >= 1
     # too little history to validate a model: every row says it is the rules baseline
     assert (recs["score_source"] == "rules_baseline").all()
+    # ingest also ran monitoring over the dates it ingested: every trader-day of the range is in
+    # the drift report, each one either checked or skipped with its reason (no champion here)
+    assert "monitoring_job" in proc.stdout
+    drift = pd.read_parquet(data / "drift_report")
+    assert len(drift) == len(features)
+    assert drift.loc[drift["status"] != "checked", "skip_reason"].notna().all()

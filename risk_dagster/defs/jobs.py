@@ -86,6 +86,6 @@ def ingest_inbox_files(context: dg.OpExecutionContext, config: InboxFilesConfig,
                          metadata={"rejected": len(rejected)})
 
 
-@dg.job(description="Process files dropped in <data>/inbox/<source>/ (launched by inbox_sensor).")
+@dg.job(description="Process files dropped in `<data>/inbox/<source>/` (launched by inbox_sensor).")
 def inbox_ingest_job():
     ingest_inbox_files()

@@ -21,3 +21,67 @@ def markdown_table(frame: pd.DataFrame, max_rows: int = 30) -> dg.MetadataValue:
     if len(frame) > max_rows:
         text += f"\n\n… {len(frame) - max_rows} more rows"
     return dg.MetadataValue.md(text)
+
+
+# Rows of a per-trader table kept in one materialization's metadata (the event log holds every
+# materialization; the full list is in the published files).
+TABLE_MAX_ROWS = 200
+# The UI cuts Markdown metadata at about 20,000 characters without notice: stay under it.
+MD_MAX_CHARS = 18_000
+
+
+def desk_table(table: pd.DataFrame, columns, max_rows: int = TABLE_MAX_ROWS) -> dg.MetadataValue:
+    """A desk table (``risk_dagster.recommendations.desk_view``) as a UI table with its schema:
+    the first ``max_rows`` rows (the riskiest: the table comes sorted)."""
+    kinds = {c.name: c.type for c in columns}
+
+    def value(v, kind):
+        if v is None or (isinstance(v, float) and pd.isna(v)):
+            return None
+        return int(v) if kind == "int" else float(v) if kind == "float" else str(v)
+
+    records = [dg.TableRecord({c: value(v, kinds[c]) for c, v in zip(table.columns, row)})
+               for row in table.head(max_rows).itertuples(index=False)]
+    schema = dg.TableSchema(columns=[dg.TableColumn(c.name, c.type, description=c.description)
+                                     for c in columns])
+    return dg.MetadataValue.table(records=records, schema=schema)
+
+
+def shown_note(shown: int, total: int, where: str) -> str:
+    """"all 40 traders" or "the riskiest 200 of 5,000 traders; all of them in <where>"."""
+    if shown >= total:
+        return f"all {total:,} traders"
+    return f"the riskiest {shown:,} of {total:,} traders; all of them in {where}"
+
+
+def per_partition_results(asset_key: dg.AssetKey, partition_keys: list[str], summary: dict,
+                          per_key: dict[str, dict]):
+    """Events for one run over ``partition_keys``.
+
+    Dagster attaches a run's MaterializeResult to every partition of a single-run backfill, so
+    the run's ``summary`` goes first and then one AssetMaterialization per partition with that
+    partition's own metadata (``per_key[key]``), which becomes the partition's latest. A run of
+    one partition yields one result with that partition's metadata and the summary.
+    """
+    if len(partition_keys) == 1:
+        key = partition_keys[0]
+        yield dg.MaterializeResult(metadata={**summary, **per_key.get(key, {})})
+        return
+    yield dg.MaterializeResult(metadata={"partitions_in_run": len(partition_keys), **summary})
+    for key in partition_keys:
+        yield dg.AssetMaterialization(asset_key=asset_key, partition=key,
+                                      metadata=per_key.get(key, {}))
+
+
+def report_link(path) -> dg.MetadataValue:
+    """The one place a report or published file becomes metadata (today a path; the report
+    server turns it into a link)."""
+    return dg.MetadataValue.path(str(path))
+
+
+def catalog_table(catalog: pd.DataFrame) -> dg.MetadataValue:
+    """The feature catalog (name, category, description, window, unit, phrase) as a UI table."""
+    return dg.MetadataValue.table(
+        records=[dg.TableRecord({k: str(v) for k, v in row.items()})
+                 for row in catalog.to_dict("records")],
+        schema=dg.TableSchema(columns=[dg.TableColumn(c, "string") for c in catalog.columns]))

@@ -12,7 +12,7 @@ def build_inbox_sensor(date_partitions: dg.PartitionsDefinition) -> dg.SensorDef
     """The inbox sensor; landed dates outside ``date_partitions`` are logged and skipped."""
 
     @dg.sensor(jobs=[inbox_ingest_job, ingest_job], minimum_interval_seconds=30,
-               description="Launches inbox_ingest_job for each new file in <data>/inbox/<source>/, "
+               description="Launches inbox_ingest_job for each new file in `<data>/inbox/<source>/`, "
                "then ingest_job for every date whose landed data changed.")
     def inbox_sensor(context: dg.SensorEvaluationContext, lake: LakeResource, source: TradeSource):
         requests = []

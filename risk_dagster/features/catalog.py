@@ -10,6 +10,8 @@ from dataclasses import astuple, dataclass
 
 import pandas as pd
 
+from risk_dagster.features.phrases import phrase_for
+
 CATALOG_COLUMNS = ["name", "category", "description", "window", "unit"]
 
 
@@ -34,5 +36,8 @@ def all_specs() -> list[FeatureSpec]:
 
 def feature_catalog() -> pd.DataFrame:
     """One row per feature column of ``build_features``: name, category, description, window,
-    unit, in column order."""
-    return pd.DataFrame([astuple(s) for s in all_specs()], columns=CATALOG_COLUMNS)
+    unit, in column order, and ``phrase``: the template its reasons read with
+    (``risk_dagster.features.phrases``; {v} is the value, {n} a count with its noun)."""
+    frame = pd.DataFrame([astuple(s) for s in all_specs()], columns=CATALOG_COLUMNS)
+    frame["phrase"] = [phrase_for(n).above for n in frame["name"]]
+    return frame

@@ -78,6 +78,21 @@ def last_drift_retrains(lake) -> dict[str, dt.date]:
             for t, d in log.groupby("trader_id")["drift_report_date"].max().items()}
 
 
+# Columns of a drift report, in order (an empty date still has them, so a range concatenates).
+REPORT_COLUMNS = (
+    "trade_date", "trader_id", "status", "skip_reason", "drift_tested", "drifted",
+    "drift_reason", "drift_score", "drift_share", "drifted_features", "prediction_pvalue",
+    "n_current", "decayed", "decay_reason", "live_n", "live_auc", "training_auc", "live_brier",
+    "training_brier", "live_rank_ic", "live_cf_benefit_usd", "report_html", "champion",
+    "retrain", "retrain_reason", "retrain_detail", "run_key")
+
+
+def empty_drift_report() -> pd.DataFrame:
+    """A drift report with no trader (a date on which no trader has a feature row)."""
+    out = pd.DataFrame({c: pd.Series(dtype=object) for c in REPORT_COLUMNS})
+    return out.astype({"retrain": bool})
+
+
 @dataclass
 class DriftCache:
     """What stays the same across the dates of one run: the loaded champions (the pooled model
@@ -100,6 +115,11 @@ def champion_drift_report(features: pd.DataFrame, labels: pd.DataFrame, day: dt.
                           cache: DriftCache | None = None) -> pd.DataFrame:
     """One row per trader with a feature row on ``day``: drift, decay and the retrain decision.
 
+    Never raises for a trader it cannot judge: ``status`` says what was done (``checked``,
+    ``no champion``, ``inside training window``) and ``skip_reason`` why a trader's drift was
+    not tested (no champion, inside the training window, a reference too short: its decay is
+    still measured); a date without any trader row gives an empty report with every column.
+
     features: trader_features up to ``day`` (those traders' full history); labels: risk_labels;
     last_retrain: date of each trader's last drift-triggered retraining (the cooldown, and the
     start of its reference: ``drift.reference_window``).
@@ -111,14 +131,19 @@ def champion_drift_report(features: pd.DataFrame, labels: pd.DataFrame, day: dt.
     cache = DriftCache() if cache is None else cache
     for tid in sorted(features.loc[features["trade_date"] == day, "trader_id"]):
         champ = read_champion(models_root, tid)
-        row = {"trade_date": day, "trader_id": tid, "status": "no champion"}
+        row = {"trade_date": day, "trader_id": tid, "status": "no champion",
+               "skip_reason": "no champion: no validated model, scored by the rules baseline"}
         if champ and champ.get("path") and Path(champ["path"]).exists():
             model = cache.model(champ["path"])
             row.update(_trader(features[features["trader_id"] == tid], labels, day, model, cfg,
                                engine, html_dir, drift, decay, last.get(tid),
                                cache, champ["path"]))
             row["champion"] = f"{model.meta['family']}/{model.meta['version']}"
+        elif champ and champ.get("path"):
+            row["skip_reason"] = f"no champion: its model folder is missing ({champ['path']})"
         rows.append(row)
+    if not rows:  # no trader has a row on this date (an exchange holiday, or no data yet)
+        return empty_drift_report()
     decisions = {d.trader_id: d for d in retrain_decisions(drift, decay, last, day, cfg,
                                                            calendar=calendar)}
     out = pd.DataFrame(rows)
@@ -126,7 +151,8 @@ def champion_drift_report(features: pd.DataFrame, labels: pd.DataFrame, day: dt.
     out["retrain_reason"] = out["trader_id"].map(lambda t: decisions[t].reason if t in decisions else None)
     out["retrain_detail"] = out["trader_id"].map(lambda t: decisions[t].detail if t in decisions else None)
     out["run_key"] = out["trader_id"].map(lambda t: decisions[t].run_key if t in decisions else None)
-    return out
+    extra = [c for c in out.columns if c not in REPORT_COLUMNS]
+    return out.reindex(columns=[*REPORT_COLUMNS, *extra])
 
 
 def _trader(history, labels, day, model, cfg, engine, html_dir, drift, decay,
@@ -140,7 +166,9 @@ def _trader(history, labels, day, model, cfg, engine, html_dir, drift, decay,
     reference = reference_window(history, end, cfg, feature_windows(features), last_retrain)
     current = history[(history["trade_date"] > end) & (history["trade_date"] <= day)]
     if current.empty:
-        return {"status": "inside training window"}
+        return {"status": "inside training window",
+                "skip_reason": f"inside training window: the champion was trained on rows up "
+                f"to {end.isoformat()}, nothing after it to compare"}
     html = None
     key = (tid, path, end, last_retrain)
     if key not in cache.references:  # the reference is the same for every later date
@@ -160,7 +188,10 @@ def _trader(history, labels, day, model, cfg, engine, html_dir, drift, decay,
     training["flag_threshold"] = float(reference["p_large_loss"].quantile(1 - FLAG_BUDGET)) \
         if len(reference) else float("nan")
     decay[tid] = dk = performance_decay(live, training, cfg)
+    short = len(reference) < cfg.min_reference_sessions
     return {"status": "checked", "drifted": result.drifted, "drift_reason": result.reason,
+            "drift_tested": not short,
+            "skip_reason": f"reference too short: {result.reason}" if short else None,
             "drift_score": result.score, "drift_share": result.drift_share,
             "drifted_features": ", ".join(result.drifted_features),
             "prediction_pvalue": result.prediction_pvalue, "n_current": len(current),

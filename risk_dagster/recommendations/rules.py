@@ -96,7 +96,7 @@ def kill_switch(recs: pd.DataFrame, cfg: RecommendationConfig) -> RuleHit:
     loss = -recs["last_day_pnl"]
     mask = (loss > threshold).fillna(False).astype(bool)
     reason = pd.Series(
-        [f"lost {usd(lo)} on the last day, above the kill switch of {usd(th)}"
+        [f"lost {usd(lo)} on the last session, above the {usd(th)} kill switch"
          for lo, th in zip(loss.fillna(0.0), threshold)], index=recs.index)
     return RuleHit(KILL_SWITCH, "halt", mask, reason)
 
@@ -105,7 +105,7 @@ def firm_loss_rule(recs: pd.DataFrame, firm: FirmLoss, cfg: RecommendationConfig
     """Firm loss on the last session above firm_loss_share of firm capital -> everyone >= reduce."""
     mask = pd.Series(firm.breached, index=recs.index)
     text = (f"firm lost {usd(-firm.pnl_usd)} on {firm.session}, above the firm limit of "
-            f"{usd(firm.limit_usd)} ({cfg.firm_loss_share:.0%} of firm capital)"
+            f"{usd(firm.limit_usd)}, which is {cfg.firm_loss_share:.0%} of firm capital"
             if firm.breached else "")
     return RuleHit(FIRM_LOSS, "reduce", mask, pd.Series(text, index=recs.index))
 
@@ -114,7 +114,7 @@ def sharpe_rule(recs: pd.DataFrame, cfg: RecommendationConfig) -> RuleHit:
     """6-week annualised Sharpe below sharpe_min -> review flag, at least warn."""
     mask = (recs["sharpe_6w"] < cfg.sharpe_min).fillna(False).astype(bool)
     reason = recs["sharpe_6w"].map(
-        lambda s: f"6-week Sharpe {s:.2f} is below {cfg.sharpe_min:g}: review")
+        lambda s: f"6-week Sharpe ratio of {s:.2f}, below the {cfg.sharpe_min:g} minimum: review")
     return RuleHit(SHARPE_REVIEW, "warn", mask, reason)
 
 
@@ -122,7 +122,7 @@ def loss_streak_rule(recs: pd.DataFrame, cfg: RecommendationConfig) -> RuleHit:
     """loss_streak_reduce or more losing traded days in a row -> at least reduce."""
     mask = (recs["loss_streak"] >= cfg.loss_streak_reduce).fillna(False).astype(bool)
     reason = recs["loss_streak"].map(
-        lambda k: f"{k:.0f} losing days in a row (limit {cfg.loss_streak_reduce})")
+        lambda k: f"{k:.0f} losing days in a row, at or past the limit of {cfg.loss_streak_reduce}")
     return RuleHit(LOSS_STREAK, "reduce", mask, reason)
 
 
@@ -130,7 +130,7 @@ def stale_model_rule(recs: pd.DataFrame, cfg: RecommendationConfig) -> RuleHit:
     """A model older than max_model_age_days: scored by the rules baseline (no level change)."""
     mask = (recs["model_age_days"] > cfg.max_model_age_days).astype(bool)
     reason = recs["model_age_days"].map(
-        lambda a: f"model is {a} days old (limit {cfg.max_model_age_days}): "
+        lambda a: f"model is {a} days old, past the {cfg.max_model_age_days}-day limit: "
                   "scored by the rules baseline")
     return RuleHit(STALE_MODEL, "normal", mask, reason)
 
@@ -140,8 +140,8 @@ def stale_data_rule(recs: pd.DataFrame, cfg: RecommendationConfig) -> RuleHit:
     stale_data_level (the last day's loss is unknown, so the kill switch cannot see it)."""
     mask = (recs["data_lag_sessions"] > cfg.max_data_lag_sessions).astype(bool)
     reason = pd.Series(
-        [f"latest data is from {d}, {lag} sessions missing (limit {cfg.max_data_lag_sessions}): "
-         "scored by the rules baseline"
+        [f"latest data is from {d}, {lag} sessions missing, more than the "
+         f"{cfg.max_data_lag_sessions} allowed: scored by the rules baseline"
          for d, lag in zip(recs["trade_date"], recs["data_lag_sessions"])], index=recs.index)
     return RuleHit(STALE_DATA, cfg.stale_data_level, mask, reason)
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from risk_dagster.evaluation.var_calibration import calibrated_var
 from risk_dagster.models import load_model, read_champion
 from risk_dagster.models.config import RULE_FEATURES
 
@@ -46,10 +47,13 @@ def score_with_champions(latest: pd.DataFrame, load_history: Callable[[list[str]
     """Score every trader in ``latest`` (their feature rows on ``day``).
 
     ``load_history(columns)``: those traders' feature rows up to ``day`` with ``trade_date``,
-    ``trader_id`` and ``columns`` (only what the champions need is read).
+    ``trader_id`` and ``columns`` (only what the champions need is read). ``var_05`` is the
+    champion's forecast times the scale its pointer carries (``var_calibration``, from the
+    evaluation's split-conformal calibration; 1 when absent).
     """
     groups: dict[str, list[str]] = {}
     missing: dict[str, str] = {}
+    var_scale: dict[str, float] = {}  # the champion's out-of-sample VaR calibration
     for tid in latest["trader_id"]:
         champ = read_champion(models_root, tid)
         path = champ.get("path") if champ else None
@@ -57,6 +61,7 @@ def score_with_champions(latest: pd.DataFrame, load_history: Callable[[list[str]
             missing[tid] = "no champion model" if not champ else f"champion model missing at {path}"
             continue
         groups.setdefault(path, []).append(tid)
+        var_scale[tid] = float((champ.get("var_calibration") or {}).get("scale", 1.0))
     models = {path: load_model(path) for path in groups}
     needed = sorted({f for m in models.values() for f in m.features} | set(RULE_INPUTS))
     history = load_history([c for c in needed if c in latest.columns]) if models else latest
@@ -78,6 +83,9 @@ def score_with_champions(latest: pd.DataFrame, load_history: Callable[[list[str]
     empty = pd.DataFrame({"trader_id": pd.Series(dtype=str),
                           **{c: pd.Series(dtype=float) for c in cols[1:]}})
     predictions = pd.concat(preds, ignore_index=True)[cols] if preds else empty
+    if len(predictions):
+        predictions["var_05"] = calibrated_var(
+            predictions["var_05"], predictions["trader_id"].map(var_scale).fillna(1.0))
     contributions = pd.concat(contribs, ignore_index=True) if contribs else pd.DataFrame(
         columns=["trader_id"])
     return ChampionScores(predictions, contributions, info, missing)

@@ -65,3 +65,37 @@ def test_labels_are_pending_at_the_end_and_complete_before(built):
     assert (labels.loc[labels["trade_date"] == last, "label_status"] != "complete").all()
     early = labels[labels["trade_date"] < dt.date(2024, 4, 1)]
     assert (early["label_status"] == "complete").mean() > 0.8
+
+
+def _latest_per_partition(result, node: str) -> dict[str, dict]:
+    """The metadata a partition shows: the last materialization of that partition in the run."""
+    out = {}
+    for event in result.asset_materializations_for_node(node):
+        out[event.partition] = {k: v.value for k, v in event.metadata.items()}
+    return out
+
+
+def test_each_partition_describes_itself(built):
+    root, result = built
+    panel = Lake(root).read_df("trader_day_panel", "date")
+    rows_on = panel.groupby("trade_date").size()
+    busy = rows_on.index[len(rows_on) // 2]
+    for node in ("trader_day_panel", "trader_features", "risk_labels"):
+        meta = _latest_per_partition(result, node)
+        assert meta["2024-01-15"]["rows"] == 0 and "holiday" in meta["2024-01-15"]["note"], node
+        assert meta[busy.isoformat()]["rows"] == rows_on[busy] < len(panel), node
+        assert meta["2024-03-28"]["rows"] == rows_on[dt.date(2024, 3, 28)], node
+    features = _latest_per_partition(result, "trader_features")
+    assert features[busy.isoformat()]["traders"] == rows_on[busy]
+
+
+def test_point_in_time_check_probes_sessions_with_rows(built, tmp_path):
+    _, result = built
+    evaluation = next(e for e in result.get_asset_check_evaluations()
+                      if e.check_name == "check_features_point_in_time")
+    meta = {k: v.value for k, v in evaluation.metadata.items()}
+    probes = meta["probe_dates"].split(", ")
+    assert len(probes) == 2 and probes[-1] == "2024-04-30" and meta["rows_compared"] >= 8
+    assert evaluation.passed and meta["differing_dates"] == "none"
+    empty = check_features_point_in_time(lake=LakeResource(data_dir=str(tmp_path)))
+    assert not empty.passed and "nothing to probe" in empty.metadata["note"].value

@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 
 from risk_dagster.core.lake import Lake
+from risk_dagster.features.phrases import formula_marks
+from risk_dagster.recommendations.config import LEVEL_RANK
 from risk_dagster.defs.assets import models as ma
 from risk_dagster.defs.assets.ingest import trader_registry
 from risk_dagster.defs.compute import LocalPoolCompute
@@ -19,6 +21,7 @@ from risk_dagster.defs.resources import (EvaluationSettings, LakeResource, Model
                                          RecommendationSettings, TradeSource)
 from risk_dagster.defs.sensors import drift_retrain_sensor
 from risk_dagster.models import list_versions, read_champion
+from risk_dagster.models.fleet import read_predictions
 from risk_dagster.defs.partitions import RANGE_END_TAG, RANGE_START_TAG
 from risk_dagster_tests.factories import date_assets
 
@@ -66,7 +69,7 @@ def firm(tmp_path_factory):
 
 
 def test_every_trader_has_a_champion_and_an_evaluation(firm):
-    root, _, _, traders = firm
+    root, instance, _, traders = firm
     models = root / "models"
     assert traders
     for tid in traders:
@@ -78,12 +81,27 @@ def test_every_trader_has_a_champion_and_an_evaluation(firm):
         assert {p.suffix for p in path.iterdir()} <= {".txt", ".json"}  # LightGBM text + JSON
     html = next((root / "reports" / "model_evaluation").glob("*/evaluation.html")).read_text()
     assert "plotly" in html.lower()
+    # the folder is the data's as-of date and the run, not the wall-clock date
+    (folder,) = [p for p in (root / "reports" / "model_evaluation").iterdir() if p.is_dir()]
+    last_evaluated = max(read_predictions(Lake(root))["trade_date"]).isoformat()
+    assert folder.name[:11] == f"{last_evaluated}_"
+    run = instance.get_runs(limit=1)[0]
+    assert folder.name.endswith(run.run_id[:8])
+    meta = instance.fetch_materializations(dg.AssetKey("model_evaluation"), limit=1).records[0]
+    meta = meta.asset_materialization.metadata
+    assert isinstance(meta["champion_auc"].value, float) and 0.4 < meta["champion_auc"].value < 1
+    assert meta["champion_auc"].value == round(meta["champion_auc"].value, 3)
+    assert isinstance(meta["counterfactual_benefit_usd"].value, int)
+    assert len(meta["champions"].value.records) == len(traders)
+    assert len(meta["report_markdown"].value) <= 20_000
+    figures = {r.data["figure"]: r.data["value"] for r in meta["key_figures"].value.records}
+    assert all(len(v.split(".")[-1]) <= 4 for v in figures.values())
 
 
 def test_recommendations_are_published_for_every_active_trader(firm):
     root, instance, resources, _ = firm
-    _run(instance, resources, dg.AssetSelection.groups("recommendations"),
-         END.isoformat(), END.isoformat())
+    run = _run(instance, resources, dg.AssetSelection.groups("recommendations"),
+               END.isoformat(), END.isoformat())
     live = root / "live" / "2025-01-02"
     recs = pd.read_csv(live / "recommendations.csv")
     features = Lake(root).read_df("trader_features", "date", [END.isoformat()])
@@ -93,6 +111,24 @@ def test_recommendations_are_published_for_every_active_trader(firm):
     assert audit["audit"]["thresholds"]["kill_switch_share"] == 0.05
     assert audit["audit"]["models"] and audit["audit"]["inputs"]
     assert (live / "report.html").exists() and (live / "monitoring_log.json").exists()
+    # the desk's view: a per-trader table, riskiest first, and reasons in plain words
+    meta = run.asset_materializations_for_node("trade_recommendations")[0].metadata
+    rows = meta["per_trader"].value.records
+    assert [r.data["trader"] for r in rows] == list(recs.sort_values(
+        ["level", "risk_score"], key=lambda c: c.map(LEVEL_RANK) if c.name == "level" else c,
+        ascending=False)["trader_id"])
+    assert {c.name for c in meta["per_trader"].value.schema.columns} >= {
+        "trader", "level", "size multiplier", "loss limit USD", "position cap USD",
+        "P(large loss) %", "risk score", "top reasons"}
+    assert sum(meta["levels"].value.values()) == len(recs)
+    assert meta["per_trader_shown"].value == f"all {len(recs)} traders"
+    scores = Lake(root).read_df("risk_scores", "date", [END.isoformat()])
+    published = [r for rs in scores["reasons"] for r in rs] + [
+        r for cell in recs["reasons"].dropna() for r in cell.split("; ")]
+    assert published and all(not formula_marks(r) for r in published), [
+        r for r in published if formula_marks(r)]
+    score_rows = run.asset_materializations_for_node("risk_scores")[0].metadata["per_trader"]
+    assert all(not r.data["top reasons"].startswith("[") for r in score_rows.value.records)
 
 
 def test_drift_sensor_retrains_exactly_the_affected_traders(firm):
@@ -124,15 +160,30 @@ def test_drift_sensor_retrains_exactly_the_affected_traders(firm):
     retrain = _resources(root)  # no cutoff: the retraining sees the post-change data
     before = {t: list_versions(root / "models", t, "logistic") for t in requested}
     before_champions = {t: read_champion(root / "models", t) for t in requested}
+    reports = root / "reports" / "model_evaluation"
+    reports_before = sorted(p.name for p in reports.iterdir() if p.is_dir())
     for request in result.run_requests:
         tid = request.partition_key
-        _run(instance, retrain, dg.AssetSelection.assets("trader_models", "model_evaluation"),
-             tid, tid, tags=request.tags)
+        retrain_run = _run(instance, retrain,
+                           dg.AssetSelection.assets("trader_models", "model_evaluation"),
+                           tid, tid, tags=request.tags)
+        # the retrained trader's own partition describes that trader only
+        trained = retrain_run.asset_materializations_for_node("trader_models")
+        assert [e.partition for e in trained] == [tid]
+        assert "traders" in trained[0].metadata and trained[0].metadata["traders"].value == 1
+        assert trained[0].metadata["oos_rows"].value > 0
         after = list_versions(root / "models", tid, "logistic")
         assert len(after) == len(before[tid]) + 1
         newest = root / "models" / tid / "logistic" / after[-1] / "meta.json"
         assert json.loads(newest.read_text())["training_window"]["last_label_date"] > CUTOFF
         assert read_champion(root / "models", tid)["run_id"] != before_champions[tid]["run_id"]
+    # each retrain wrote its own evaluation report; the weekly one is kept; latest.json names the last
+    reports_after = sorted(p.name for p in reports.iterdir() if p.is_dir())
+    assert set(reports_before) < set(reports_after)
+    assert len(reports_after) == len(reports_before) + len(requested)
+    latest = json.loads((reports / "latest.json").read_text())
+    assert latest["run_id"] == retrain_run.run_id
+    assert latest["folder"].endswith(f"_{retrain_run.run_id[:8]}")
     log = Lake(root).read_df("retrain_log", "trader")
     assert sorted(log["trader_id"]) == sorted(AFFECTED)
     assert set(log["drift_report_date"]) == {CHECK_DAY.isoformat()}

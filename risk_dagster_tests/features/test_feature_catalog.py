@@ -23,9 +23,9 @@ def test_catalog_matches_columns_exactly(synthetic_panel):
 
 def test_catalog_rows_are_documented():
     cat = feature_catalog()
-    assert list(cat.columns) == ["name", "category", "description", "window", "unit"]
+    assert list(cat.columns) == ["name", "category", "description", "window", "unit", "phrase"]
     assert set(cat["category"]) == CATEGORIES
-    for col in ("description", "window", "unit"):
+    for col in ("description", "window", "unit", "phrase"):
         assert (cat[col].str.len() > 0).all(), col
 
 

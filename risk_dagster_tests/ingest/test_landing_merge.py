@@ -12,7 +12,7 @@ import pytest
 from risk_dagster.ingest.inbox import (LANDING, clean_landing, land, landed_files,
                                        landing_summary, process_inbox_file, read_landed)
 
-from .samples import FILLS_26, csv_text, fill_rows
+from .samples import FILLS_26, csv_text
 
 TODAY = dt.date(2024, 6, 28)
 

@@ -3,7 +3,6 @@ columns; the MES round trips must give $62.50 gross on the 2025-01-23 session.""
 
 from __future__ import annotations
 
-import datetime as dt
 
 import dagster as dg
 import numpy as np

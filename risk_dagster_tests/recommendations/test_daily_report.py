@@ -92,7 +92,7 @@ def test_report_has_header_sections_charts_and_escaped_text(morning):
     assert "<td class='lvl-normal'>3</td>" in page and "<td class='lvl-halt'>1</td>" in page
     head = page.split("<h2>")[0]
     assert "Kill-switch events" in head and "T0003" in head
-    assert "lost $7,000 on the last day, above the kill switch of $5,000" in head
+    assert "lost $7,000 on the last session, above the $5,000 kill switch" in head
     assert 'id="risk-heatmap"' in page and 'id="firm-pnl"' in page
     assert page.count('src="../plotly.min.js"') == 1 and "cdn.plot.ly" not in page  # offline
     top = page.split("<h2>Top risks</h2>")[1].split("<h2>")[0]

@@ -69,8 +69,8 @@ def test_files_exist_and_parse(inputs: Inputs, tmp_path):
     assert list(rows[0])[:4] == ["for_date", "trader_id", "level", "size_multiplier"]
     assert set(RECOMMENDATIONS.names) <= set(rows[0])
     assert rows[0]["level"] == "halt" and rows[0]["daily_loss_limit_usd"] == "0.0"
-    assert rows[0]["reasons"] == ("lost $6,000 on the last day, above the kill switch of $5,000; "
-                                  "down $300 from the 21-day peak")
+    assert rows[0]["reasons"] == ("lost $6,000 on the last session, above the $5,000 kill switch; "
+                                  "down $300 from the 21-session peak")
     assert rows[0]["rule_hits"] == "kill_switch"
     assert rows[1]["reasons"] == "" and rows[1]["level"] == "normal"
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-import pytest
 
 from risk_dagster.core.lake import Lake
 from risk_dagster.core.schemas import TOTALS

@@ -37,7 +37,7 @@ def test_kill_switch_by_share_of_capital(inputs: Inputs, loss, halted):
     if halted:
         assert recs.loc["T0002", "rule_hits"] == ["kill_switch"]
         assert recs.loc["T0002", "reasons"][0] == (
-            "lost $5,001 on the last day, above the kill switch of $5,000")
+            "lost $5,001 on the last session, above the $5,000 kill switch")
         assert recs.loc["T0002", "daily_loss_limit_usd"] == 0.0
         assert [h["trader_id"] for h in summary["halted"]] == ["T0002"]
 
@@ -47,7 +47,7 @@ def test_kill_switch_by_absolute_amount(inputs: Inputs):
     assert inputs.run()[0].loc["T0003", "level"] == "normal"
     recs, _ = inputs.run(RecommendationConfig(kill_switch_usd=2_000.0))
     assert recs.loc["T0003", "level"] == "halt"
-    assert "above the kill switch of $2,000" in recs.loc["T0003", "reasons"][0]
+    assert "above the $2,000 kill switch" in recs.loc["T0003", "reasons"][0]
 
 
 def test_kill_switch_uses_the_traders_own_capital(inputs: Inputs):
@@ -107,7 +107,7 @@ def test_loss_streak_reduces(inputs: Inputs, streak, level):
     recs, _ = inputs.run()
     assert recs.loc["T0001", "level"] == level
     if level == "reduce":
-        assert recs.loc["T0001", "reasons"][0] == "4 losing days in a row (limit 4)"
+        assert recs.loc["T0001", "reasons"][0] == "4 losing days in a row, at or past the limit of 4"
         assert recs.loc["T0001", "daily_loss_limit_usd"] == 1000.0  # 2,000 x 0.5
 
 
@@ -120,8 +120,8 @@ def test_stale_model_falls_back_to_rules_baseline(inputs: Inputs):
     assert recs.loc["T0002", "p_large_loss"] == pytest.approx(0.10 + 3 * 0.08)
     assert recs.loc["T0002", "risk_score"] == 34.0
     assert recs.loc["T0002", "level"] == "reduce"  # 0.34 is in the reduce band
-    assert recs.loc["T0002", "reasons"][0] == "model is 60 days old (limit 35): scored by the rules baseline"
-    assert "3 large losses in the last 5 days" in recs.loc["T0002", "reasons"]
+    assert recs.loc["T0002", "reasons"][0] == "model is 60 days old, past the 35-day limit: scored by the rules baseline"
+    assert "3 large losses in the last 5 sessions" in recs.loc["T0002", "reasons"]
     assert np.isnan(recs.loc["T0001", "pred_pnl"])
     assert summary["n_rules_baseline"] == 4
     fresh, _ = inputs.run(RecommendationConfig(max_model_age_days=90))
@@ -137,7 +137,7 @@ def test_stale_data_falls_back_and_warns(inputs: Inputs):
     assert recs.loc["T0004", "score_source"] == "rules_baseline"
     assert recs.loc["T0004", "level"] == "warn"
     assert recs.loc["T0004", "reasons"][0] == (
-        "latest data is from 2024-02-28, 3 sessions missing (limit 0): scored by the rules baseline")
+        "latest data is from 2024-02-28, 3 sessions missing, more than the 0 allowed: scored by the rules baseline")
     assert recs.loc["T0001", "data_lag_sessions"] == 0 and recs.loc["T0001", "level"] == "normal"
 
 

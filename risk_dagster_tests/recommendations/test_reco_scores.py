@@ -14,18 +14,19 @@ from .conftest import D, EARLIER, Inputs
 
 
 @pytest.mark.parametrize("name,value,row,expected", [
-    ("large_losses_5d", 3.0, {}, "3 large losses in the last 5 days"),
-    ("large_losses_5d", 1.0, {}, "1 large loss in the last 5 days"),
-    ("activity_ratio_21d", 2.4, {"net_pnl_d0": -900.0}, "trading 2.4x usual volume after a loss"),
-    ("activity_ratio_21d", 2.4, {"net_pnl_d0": 900.0}, "trading 2.4x usual volume"),
-    ("drawdown_21d", 4310.4, {}, "down $4,310 from the 21-day peak"),
+    ("large_losses_5d", 3.0, {}, "3 large losses in the last 5 sessions"),
+    ("large_losses_5d", 1.0, {}, "1 large loss in the last 5 sessions"),
+    ("activity_ratio_21d", 2.4, {"net_pnl_d0": -900.0}, "traded 2.4× the trader's usual number of fills"),
+    ("revenge_activity_d0", 2.4, {}, "traded 2.4× the usual number of fills the day after a large loss"),
+    ("drawdown_21d", 4310.4, {}, "down $4,310 from the 21-session peak"),
     ("loss_streak", 5.0, {}, "5 losing days in a row"),
-    ("net_pnl_d0", -2500.0, {}, "lost $2,500 on the last day"),
-    ("days_since_large_loss", 0.0, {}, "a large loss on the last day"),
+    ("net_pnl_d0", -2500.0, {}, "lost $2,500 on the last session"),
+    ("days_since_large_loss", 0.0, {}, "a large loss on the last session"),
     ("days_since_large_loss", 3.0, {}, "last large loss 3 sessions ago"),
-    ("size_ratio_21d", 1.75, {"net_pnl_d0": -1.0}, "orders 1.8x usual size after a loss"),
+    ("size_ratio_21d", 1.75, {"net_pnl_d0": -1.0}, "orders 1.8× the trader's usual size"),
+    ("large_loss_d0", math.nan, {}, "last session not judged for a large loss: no trade or too little history"),
 ])
-def test_templates_render_the_value(name, value, row, expected):
+def test_catalog_phrases_render_the_value(name, value, row, expected):
     assert render_reason(name, value, row, {}) == expected
 
 
@@ -34,7 +35,7 @@ def test_z_score_and_catalog_fallbacks():
               "gross_usd": ("gross P&L", "USD"), "buy_rate": ("share of buys", "fraction")}
     assert render_reason("n_fills_z21", 2.31, {}, lookup) == "fills per day is 2.3 sd above its 21-day usual"
     assert render_reason("spread_z63", -1.5, {}, lookup) == "spread is 1.5 sd below its 63-day usual"
-    assert render_reason("fee_rate_bps", 0.42, {}, lookup) == "fee rate: 0.42 bps"
+    assert render_reason("fee_rate_bps", 0.42, {}, lookup) == "fee rate: 0.4 bps"
     assert render_reason("gross_usd", -1234.0, {}, lookup) == "gross P&L: -$1,234"
     assert render_reason("buy_rate", 0.73, {}, lookup) == "share of buys: 73%"
     assert render_reason("buy_rate", math.nan, {}, lookup) == "share of buys: no data"
@@ -62,9 +63,9 @@ def test_risk_scores_use_the_latest_row_and_map_probability_to_score(inputs: Inp
     assert s.loc["T0001", "risk_score"] == 5.0
     assert s.loc["T0002", "trade_date"] == D
     assert s.loc["T0002", "reasons"] == [
-        "down $4,310 from the 21-day peak",
+        "down $4,310 from the 21-session peak",
         "fills per day is 2.3 sd above its 21-day usual",
-        "3 large losses in the last 5 days",
+        "3 large losses in the last 5 sessions",
     ]
     assert s.loc["T0002", "reason_features"] == ["drawdown_21d", "n_fills_z21", "large_losses_5d"]
     assert s.loc["T0001", "reasons"] == []  # no positive contribution, no invented reason
@@ -89,7 +90,7 @@ def test_missing_prediction_falls_back_to_rules_baseline(inputs: Inputs):
     assert s.loc["T0004", "p_large_loss"] == pytest.approx(0.10 + 2 * 0.08)
     assert s.loc["T0004", "var_05"] == pytest.approx(-1.645 * 800.0)
     assert s.loc["T0004", "reasons"][0].startswith("no model prediction")
-    assert "2 large losses in the last 5 days" in s.loc["T0004", "reasons"]
+    assert "2 large losses in the last 5 sessions" in s.loc["T0004", "reasons"]
 
 
 def test_rules_baseline_increments():

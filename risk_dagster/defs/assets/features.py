@@ -14,7 +14,7 @@ import pandas as pd
 
 from risk_dagster.core.calendar import sessions
 from risk_dagster.core.tables import read_panel, write_dates
-from risk_dagster.defs.metadata import markdown_table
+from risk_dagster.defs.metadata import catalog_table, per_partition_results
 from risk_dagster.defs.partitions import partition_dates, single_run
 from risk_dagster.defs.resources import LakeResource, TradeSource
 from risk_dagster.features import build_features, feature_catalog
@@ -24,21 +24,32 @@ from risk_dagster.panel import build_trader_day_panel, roster
 _OWNERS = ["team:risk-engineering"]
 
 
-def partition_dates(context) -> list[dt.date]:
-    return [dt.date.fromisoformat(k) for k in context.partition_keys]
-
-
-def _trader_day_panel(context: dg.AssetExecutionContext, lake: LakeResource,
-                      source: TradeSource) -> dg.MaterializeResult:
+def _trader_day_panel(context: dg.AssetExecutionContext, lake: LakeResource, source: TradeSource):
     dates = partition_dates(context)
     panel = build_trader_day_panel(lake.lake, dates, calendar=source.calendar)
     write_dates(lake.lake, "trader_day_panel", panel, dates)
-    traded = panel["traded"].astype(bool) if len(panel) else pd.Series(dtype=bool)
-    return dg.MaterializeResult(metadata={
-        "rows": len(panel), "dates": len(dates), "traders": int(panel["trader_id"].nunique()),
-        "traded_share": float(traded.mean()) if len(panel) else 0.0,
-        "columns": len(panel.columns),
-        "path": dg.MetadataValue.path(str(lake.lake.asset_dir("trader_day_panel")))})
+    by_date = _by_date(panel)
+    per_date = {}
+    for day in dates:
+        rows = by_date.get(day, panel.iloc[0:0])
+        traded = rows["traded"].astype(bool)
+        per_date[day.isoformat()] = {
+            "rows": len(rows), "traders": int(rows["trader_id"].nunique()),
+            "traded_share_pct": round(100 * float(traded.mean()), 1) if len(rows) else 0.0,
+            **_closed_note(rows)}
+    yield from per_partition_results(context.asset_key, context.partition_keys, {
+        "dates": len(dates), "rows_in_run": len(panel), "columns": len(panel.columns),
+        "path": dg.MetadataValue.path(str(lake.lake.asset_dir("trader_day_panel")))}, per_date)
+
+
+def _by_date(frame: pd.DataFrame) -> dict[dt.date, pd.DataFrame]:
+    return dict(tuple(frame.groupby("trade_date", sort=False))) if len(frame) else {}
+
+
+def _closed_note(rows: pd.DataFrame) -> dict:
+    """A date without rows says why instead of showing zeros alone."""
+    return {} if len(rows) else {"note": "no rows: not a session (holiday or weekend) or no "
+                                         "trader on the roster yet"}
 
 
 @dg.asset_check(asset="trader_day_panel", blocking=True,
@@ -64,55 +75,85 @@ def check_panel_rows_match_roster(lake: LakeResource, source: TradeSource) -> dg
                   "duplicated_trader_days": dup, "untraded_days_with_net_pnl": untraded_pnl})
 
 
-def _trader_features(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
+def _trader_features(context: dg.AssetExecutionContext, lake: LakeResource):
     dates = partition_dates(context)
     features = build_features(read_panel(lake.lake, until=max(dates)))
     features = features[features["trade_date"].isin(set(dates))]
     write_dates(lake.lake, "trader_features", features, dates)
     catalog = feature_catalog()
     catalog_path = lake.lake.write_table("trader_features_catalog", catalog)
-    return dg.MaterializeResult(metadata={
-        "rows": len(features), "features": len(catalog),
+    by_date = _by_date(features)
+    per_date = {}
+    for day in dates:
+        rows = by_date.get(day, features.iloc[0:0])
+        per_date[day.isoformat()] = {
+            "rows": len(rows), "traders": int(rows["trader_id"].nunique()),
+            "missing_values_pct": round(100 * float(rows.iloc[:, 2:].isna().to_numpy().mean()), 1)
+            if len(rows) else 0.0, **_closed_note(rows)}
+    yield from per_partition_results(context.asset_key, context.partition_keys, {
+        "dates": len(dates), "rows_in_run": len(features), "features": len(catalog),
         "by_category": dg.MetadataValue.json(catalog["category"].value_counts().to_dict()),
-        "catalog": markdown_table(catalog, max_rows=len(catalog)),
-        "catalog_path": dg.MetadataValue.path(str(catalog_path)),
-        "nan_share": float(features.iloc[:, 2:].isna().to_numpy().mean()) if len(features) else 0.0})
+        "catalog_path": dg.MetadataValue.path(str(catalog_path))}, per_date)
 
 
 @dg.asset_check(asset="trader_features", blocking=True,
-                description="Point in time: features at a date recomputed from the panel cut at "
-                "that date equal the stored ones (nothing after D leaks into D).")
-def check_features_point_in_time(context: dg.AssetCheckExecutionContext,
-                                 lake: LakeResource) -> dg.AssetCheckResult:
-    stored_dates = lake.lake.keys("trader_features", "date")
-    panel = read_panel(lake.lake)
-    if not stored_dates or panel.empty:
-        return dg.AssetCheckResult(passed=True, metadata={"note": "nothing stored yet"})
-    # the middle stored date: it has history before it and (usually) stored dates after it
-    probe = dt.date.fromisoformat(stored_dates[len(stored_dates) // 2])
-    stored = lake.lake.read_df("trader_features", "date", [probe.isoformat()])
-    recomputed = build_features(panel[panel["trade_date"] <= probe])
-    recomputed = recomputed[recomputed["trade_date"] == probe]
-    cols = [c for c in stored.columns if c not in ("trade_date", "trader_id")]
-    a = stored.sort_values("trader_id")[cols].to_numpy(float)
-    b = recomputed.sort_values("trader_id")[cols].to_numpy(float)
-    same = a.shape == b.shape and np.allclose(a, b, rtol=1e-9, atol=1e-9, equal_nan=True)
-    return dg.AssetCheckResult(passed=bool(same), metadata={
-        "probe_date": probe.isoformat(), "rows": len(stored), "features": len(cols)})
+                description="Point in time: on stored sessions that have rows (the middle one and "
+                "the last one), features recomputed from the panel cut at that session equal the "
+                "stored ones (nothing after D leaks into D). Fails when no stored session has rows.")
+def check_features_point_in_time(lake: LakeResource) -> dg.AssetCheckResult:
+    with_rows = []
+    if lake.lake.keys("trader_features", "date"):
+        con = lake.lake.connect(["trader_features"])
+        with_rows = [r[0] for r in con.execute(
+            "SELECT trade_date FROM trader_features GROUP BY 1 ORDER BY 1").fetchall()]
+    if not with_rows:
+        return dg.AssetCheckResult(passed=False, metadata={
+            "note": "no stored session has feature rows: nothing to probe"})
+    probes = sorted({pd.Timestamp(with_rows[len(with_rows) // 2]).date(),
+                     pd.Timestamp(with_rows[-1]).date()})
+    panel = read_panel(lake.lake, until=probes[-1])
+    compared, differing = 0, []
+    for probe in probes:
+        stored = lake.lake.read_df("trader_features", "date", [probe.isoformat()])
+        recomputed = build_features(panel[panel["trade_date"] <= probe])
+        recomputed = recomputed[recomputed["trade_date"] == probe]
+        cols = [c for c in stored.columns if c not in ("trade_date", "trader_id")]
+        a = stored.sort_values("trader_id")[cols].to_numpy(float)
+        b = recomputed.sort_values("trader_id")[cols].to_numpy(float)
+        same = len(a) > 0 and a.shape == b.shape and np.allclose(a, b, rtol=1e-9, atol=1e-9,
+                                                                  equal_nan=True)
+        compared += len(stored)
+        if not same:
+            differing.append(probe.isoformat())
+    return dg.AssetCheckResult(passed=not differing, metadata={
+        "probe_dates": ", ".join(p.isoformat() for p in probes), "rows_compared": compared,
+        "sessions_with_rows": len(with_rows),
+        "differing_dates": ", ".join(differing) or "none"})
 
 
-def _risk_labels(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
+def _risk_labels(context: dg.AssetExecutionContext, lake: LakeResource):
     dates = partition_dates(context)
     labels = build_labels(read_panel(lake.lake))
     labels = labels[labels["trade_date"].isin(set(dates))]
     write_dates(lake.lake, "risk_labels", labels, dates)
+    by_date = _by_date(labels)
+    per_date = {d.isoformat(): _label_counts(by_date.get(d, labels.iloc[0:0])) for d in dates}
+    yield from per_partition_results(context.asset_key, context.partition_keys, {
+        "dates": len(dates), "rows_in_run": len(labels)}, per_date)
+
+
+def _label_counts(labels: pd.DataFrame) -> dict:
+    """Rows by label status and the rates among complete labels (percent)."""
     complete = labels[labels["label_status"] == "complete"]
-    return dg.MaterializeResult(metadata={
-        "rows": len(labels), "complete": len(complete),
-        "pending": int((labels["label_status"] == "pending").sum()),
-        "no_next_trade": int((labels["label_status"] == "no_next_trade").sum()),
-        "large_loss_rate": float(complete["large_loss"].astype(float).mean()) if len(complete) else 0.0,
-        "dd_breach_rate": float(complete["dd_breach"].astype(float).mean()) if len(complete) else 0.0})
+
+    def pct(col: str) -> float:
+        return round(100 * float(complete[col].astype(float).mean()), 1) if len(complete) else 0.0
+
+    return {"rows": len(labels), "complete": len(complete),
+            "pending": int((labels["label_status"] == "pending").sum()),
+            "no_next_trade": int((labels["label_status"] == "no_next_trade").sum()),
+            "large_loss_rate_pct": pct("large_loss"), "dd_breach_rate_pct": pct("dd_breach"),
+            **_closed_note(labels)}
 
 
 @dg.asset_check(asset="risk_labels", blocking=True,
@@ -141,7 +182,9 @@ def build_feature_assets(date_partitions: dg.PartitionsDefinition) -> list[dg.As
         name="trader_features",
         deps=[trader_day_panel], partitions_def=date_partitions, backfill_policy=single_run,
         group_name="features", kinds={"parquet", "pandas"}, owners=_OWNERS,
-        description="Features known at the close of D for predicting D+1 (catalog in metadata).",
+        description="Features known at the close of D for predicting D+1 (the catalog, with the "
+        "phrase each feature's reasons read with, is in the definition's metadata).",
+        metadata={"features": len(feature_catalog()), "catalog": catalog_table(feature_catalog())},
     )(_trader_features)
     risk_labels = dg.asset(
         name="risk_labels",

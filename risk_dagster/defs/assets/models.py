@@ -9,8 +9,17 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
+from risk_dagster.core.desk_table import DeskColumn, cut_text
+from risk_dagster.core.report_dirs import report_dir, write_latest
 from risk_dagster.defs.compute import ComputeResource
-from risk_dagster.defs.metadata import markdown_table
+from risk_dagster.defs.metadata import (
+    MD_MAX_CHARS,
+    TABLE_MAX_ROWS,
+    desk_table,
+    markdown_table,
+    per_partition_results,
+    report_link,
+)
 from risk_dagster.defs.partitions import single_run, trader_partitions
 from risk_dagster.defs.resources import EvaluationSettings, LakeResource, ModelSettings
 from risk_dagster.evaluation import (
@@ -18,6 +27,9 @@ from risk_dagster.evaluation import (
     select_champions,
     write_reports,
 )
+from risk_dagster.evaluation.var_calibration import (VarCalibrationConfig, serving_scales,
+                                                     violation_report, walk_forward_scales)
+from risk_dagster.evaluation.summary import CHAMPION_COLUMNS, champion_table, headline, key_figures
 from risk_dagster.models import list_versions, read_champion, write_champion
 from risk_dagster.models.config import POOLED
 from risk_dagster.models.fleet import (
@@ -32,7 +44,6 @@ _OWNERS = ["team:risk-engineering"]
 # a trader's models read every date of the features and labels
 _ALL_DATES = [dg.AssetDep(k, partition_mapping=dg.AllPartitionMapping())
               for k in ("trader_features", "risk_labels")]
-REPORTS_DIR = "reports"
 
 
 @dg.asset(
@@ -46,7 +57,7 @@ def pooled_model(lake: LakeResource, models: ModelSettings) -> dg.MaterializeRes
     return dg.MaterializeResult(metadata={
         "seconds": summary["seconds"], "oos_rows": summary["oos_rows"],
         "cv": dg.MetadataValue.json(summary["cv"]),
-        "auc": float(summary["cv"].get("pooled_lgbm", {}).get("auc") or 0.0),
+        "auc": round(float(summary["cv"].get("pooled_lgbm", {}).get("auc") or 0.0), 3),
         "model_path": dg.MetadataValue.path(summary["paths"].get("pooled_lgbm", ""))})
 
 
@@ -57,7 +68,7 @@ def pooled_model(lake: LakeResource, models: ModelSettings) -> dg.MaterializeRes
     "out-of-sample predictions from purged walk-forward folds.",
 )
 def trader_models(context: dg.AssetExecutionContext, lake: LakeResource, models: ModelSettings,
-                  compute: ComputeResource) -> dg.MaterializeResult:
+                  compute: ComputeResource):
     traders = list(context.partition_keys)
     started = time.perf_counter()
     with compute.pool() as pool:
@@ -65,18 +76,24 @@ def trader_models(context: dg.AssetExecutionContext, lake: LakeResource, models:
         summaries = train_traders(str(lake.root), traders, models.training_config(), pool=pool,
                                   tasks_per_slot=compute.tasks_per_slot)
     _log_drift_retrain(context, lake, traders)
-    table = pd.DataFrame([{"trader_id": s["owner"], "families": ",".join(s["families"]),
-                           "seconds": s["seconds"], "oos_rows": s["oos_rows"],
-                           **{f"auc_{f}": m.get("auc") for f, m in s["cv"].items()}}
-                          for s in summaries])
-    return dg.MaterializeResult(metadata={
+    per_trader = {s["owner"]: _trader_model_metadata(s) for s in summaries}
+    with_lgbm = sum("trader_lgbm" in s["families"] for s in summaries)
+    yield from per_partition_results(context.asset_key, traders, {
         "traders": len(traders), "seconds": round(time.perf_counter() - started, 1),
         "compute": pool.name,
         "trader_seconds_sum": round(float(sum(s["seconds"] for s in summaries)), 1),
-        "trader_seconds_max": max((float(s["seconds"]) for s in summaries), default=0.0),
+        "trader_seconds_max": round(max((float(s["seconds"]) for s in summaries), default=0.0), 1),
         "worker_peak_rss_mb": max((s["peak_rss_mb"] or 0.0 for s in summaries), default=0.0),
-        "with_trader_lgbm": int(table["families"].str.contains("trader_lgbm").sum()),
-        "per_trader": markdown_table(table, max_rows=50)})
+        "with_trader_lgbm": with_lgbm}, per_trader)
+
+
+def _trader_model_metadata(summary: dict) -> dict:
+    """One trader's training: the families fitted and their out-of-sample AUC (3 digits)."""
+    aucs = {f"auc_{family}": round(float(m["auc"]), 3) for family, m in summary["cv"].items()
+            if m.get("auc") is not None}
+    return {"families": ", ".join(summary["families"]) or "none",
+            "oos_rows": int(summary["oos_rows"]), "training_seconds": round(summary["seconds"], 1),
+            **aucs}
 
 
 def _log_drift_retrain(context, lake: LakeResource, traders: list[str]) -> None:
@@ -125,28 +142,57 @@ def model_evaluation(context: dg.AssetExecutionContext, lake: LakeResource,
         evaluation = evaluate(predictions, labels, truth, cfg)
         champions = select_champions(evaluation, cfg)
     champions = _with_fallbacks(champions or {}, _traders(lake.lake), models_root)
+    var_numbers = {}
+    if evaluation is not None:  # the champion's VaR, calibrated on its out-of-sample rows
+        var_numbers = _calibrate_var(evaluation, champions)
     champions = _write_champions(champions, models_root, context.run_id)
     complete = labels[labels["label_status"] == "complete"]
     common = {"labelled_rows": len(complete),
               "large_loss_days": int(complete["large_loss"].fillna(0).astype(int).sum()),
-              "champions": dg.MetadataValue.json({t: d.get("chosen") for t, d in champions.items()})}
+              **_champions_metadata(champions)}
     if evaluation is None:  # nothing could be validated out of sample: say so, serve the rules
         context.log.warning("no out-of-sample predictions: history too short to validate models")
         return dg.MaterializeResult(metadata={**common, "evaluated": False, "note": (
             "no model could be validated out of sample (too little history); recommendations "
             "use the rules baseline")})
-    out_dir = lake.root / REPORTS_DIR / "model_evaluation" / dt.date.today().isoformat()
+    as_of = max(predictions["trade_date"])
+    out_dir = report_dir(lake.root, "model_evaluation", as_of, context.run_id)
     report = write_reports(evaluation, out_dir, importance=champion_importance(champions),
                            champions=champions, embed_plotlyjs=True)  # weekly: self-contained
-    common.update(_champion_numbers(predictions, labels, truth, champions, cfg, out_dir))
+    champion_numbers = _champion_numbers(predictions, labels, truth, champions, cfg, out_dir)
+    common.update(_var_metadata(var_numbers, out_dir))
+    write_latest(lake.root, "model_evaluation", out_dir, as_of=as_of, run_id=context.run_id)
     lake.lake.write_table("model_evaluation", evaluation.per_trader)
-    numbers = {k: v for k, v in report["key_numbers"].items() if v is not None}
-    return dg.MaterializeResult(metadata={
-        **common, "evaluated": True,
-        **{k: float(v) if isinstance(v, float) else v for k, v in numbers.items()},
-        "report_html": dg.MetadataValue.path(str(report["paths"]["html"])),
-        "report_markdown": dg.MetadataValue.md(Path(report["paths"]["markdown"]).read_text()[:20000]),
-        "firm": markdown_table(evaluation.firm)})
+    return dg.MaterializeResult(metadata=evaluation_metadata(
+        common, report, champion_numbers, as_of, out_dir))
+
+
+def _champions_metadata(champions: dict) -> dict:
+    """Each trader's champion and its out-of-sample figures, as a UI table."""
+    table = champion_table(champions)
+    shown = min(len(table), TABLE_MAX_ROWS)
+    return {"champions": desk_table(table, CHAMPION_COLUMNS),
+            "champions_shown": f"{shown:,} of {len(table):,} traders, by trader id"
+            + ("" if shown == len(table) else "; all of them in the report's JSON")}
+
+
+def evaluation_metadata(common: dict, report: dict, champion_numbers: dict, as_of: dt.date,
+                        out_dir: Path) -> dict:
+    """The evaluation's metadata: headline figures as rounded numbers (one point per run in the
+    Plots tab), every key number rounded with its unit, the report's Markdown cut at a stated
+    line below the UI's limit, and the report files."""
+    md_path = Path(report["paths"]["markdown"])
+    figures = key_figures({**report["key_numbers"], **champion_numbers})
+    return {
+        **common, "evaluated": True, "as_of": as_of.isoformat(),
+        **headline(champion_numbers),
+        "key_figures": desk_table(figures, _FIGURE_COLUMNS, max_rows=len(figures)),
+        "report_html": report_link(report["paths"]["html"]),
+        "report_markdown_file": report_link(md_path),
+        "report_folder": report_link(out_dir),
+        "report_markdown": dg.MetadataValue.md(cut_text(
+            md_path.read_text(), MD_MAX_CHARS, f"The whole report: {md_path}")),
+    }
 
 
 def champion_importance(champions: dict) -> pd.DataFrame | None:
@@ -177,6 +223,10 @@ def champion_predictions(predictions: pd.DataFrame, champions: dict) -> pd.DataF
                      ignore_index=True).drop(columns="chosen")
 
 
+_FIGURE_COLUMNS = (DeskColumn("figure", "string", "key number of the evaluation"),
+                   DeskColumn("value", "string", "rounded"), DeskColumn("unit", "string", "unit"))
+
+
 def _champion_numbers(predictions, labels, truth, champions, cfg, out_dir: Path) -> dict:
     """Firm-wide out-of-sample figures of the champions against the rules baseline. The
     champion was picked on these same rows, so its figures are slightly optimistic."""
@@ -186,6 +236,46 @@ def _champion_numbers(predictions, labels, truth, champions, cfg, out_dir: Path)
     keep = ("champion_auc", "champion_brier", "champion_oracle_auc", "champion_oracle_capture",
             "champion_net_benefit_usd", "rules_auc", "rules_net_benefit_usd")
     return {k: float(numbers[k]) for k in keep if numbers.get(k) is not None}
+
+
+def _calibrate_var(evaluation, champions: dict) -> dict:
+    """Add each champion's VaR scale to its decision (``var_calibration``) and return the
+    walk-forward violation figures before and after calibration (see var_calibration.py)."""
+    chosen = {t: d.get("chosen") for t, d in champions.items()}
+    rows = evaluation.rows
+    rows = rows[rows["model"] == rows["trader_id"].map(chosen)]
+    cfg = VarCalibrationConfig(level=evaluation.config.var_level)
+    for tid, entry in serving_scales(rows, cfg, traders=list(champions)).items():
+        champions[tid]["var_calibration"] = entry
+    rows = rows.join(walk_forward_scales(rows, cfg))
+    raw, raw_per = violation_report(rows, "var_05", cfg.level)
+    used = rows[rows["var_scope"] != "none"]  # rows with a calibration set before them
+    cal, cal_per = violation_report(used, "var_05_calibrated", cfg.level)
+    per = raw_per[["trader_id", "var_n", "var_violation_rate"]].merge(
+        cal_per[["trader_id", "var_n", "var_violation_rate", "kupiec_p"]], on="trader_id",
+        how="left", suffixes=("_raw", "_calibrated"))
+    return {"raw": raw, "calibrated": cal, "per_trader": per, "config": cfg.to_dict()}
+
+
+def _var_metadata(numbers: dict, out_dir: Path) -> dict:
+    if not numbers:
+        return {}
+    raw, cal, per = numbers["raw"], numbers["calibrated"], numbers["per_trader"]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "var_calibration.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps({"raw": raw, "calibrated": cal, "config": numbers["config"],
+                               "per_trader": per.to_dict(orient="records")}, indent=2,
+                              default=float))
+    tmp.replace(path)
+    return {
+        "var_violation_rate_raw": float(raw["var_violation_rate"]),
+        "var_kupiec_p_raw": float(raw["kupiec_p"]),
+        "var_violation_rate_calibrated": float(cal["var_violation_rate"]),
+        "var_kupiec_p_calibrated": float(cal["kupiec_p"]),
+        "var_calibrated_rows": int(cal["var_n"]),
+        "var_per_trader": markdown_table(per.round(4), max_rows=60),
+        "var_calibration_json": dg.MetadataValue.path(str(path))}
 
 
 def _traders(lake) -> list[str]:

@@ -14,7 +14,7 @@ from risk_dagster.defs.partitions import partition_dates, single_run
 from risk_dagster.defs.resources import LakeResource, MonitoringSettings, TradeSource
 from risk_dagster.models.fleet import MODELS_DIR
 from risk_dagster.monitoring.champions import (DriftCache, champion_drift_report,
-                                               last_drift_retrains)
+                                               empty_drift_report, last_drift_retrains)
 
 REPORTS_DIR = "reports"
 
@@ -28,28 +28,58 @@ def _drift_report(context: dg.AssetExecutionContext, lake: LakeResource, source:
     # read once for the whole range: every trader with a row on any of its dates
     history = read_feature_history(lake.lake, max(dates), since=min(dates))
     frames, cache = [], DriftCache()  # champions and reference calibrations, for every date
+    skipped: dict[str, str] = {}  # date -> why nothing was checked on it
     for day in dates:
         html_dir = lake.root / REPORTS_DIR / "drift" / day.isoformat()
-        report = champion_drift_report(history[history["trade_date"] <= day], labels, day,
-                                       lake.root / MODELS_DIR, cfg, calendar=source.calendar,
-                                       last_retrain=last_retrain, engine=monitoring.engine,
-                                       html_dir=html_dir, cache=cache)
+        try:
+            report = champion_drift_report(history[history["trade_date"] <= day], labels, day,
+                                           lake.root / MODELS_DIR, cfg, calendar=source.calendar,
+                                           last_retrain=last_retrain, engine=monitoring.engine,
+                                           html_dir=html_dir, cache=cache)
+        except Exception as exc:  # one bad date is recorded and skipped, never sinks the range
+            context.log.error(f"drift_report {day}: {type(exc).__name__}: {exc}")
+            skipped[day.isoformat()] = f"failed: {type(exc).__name__}: {exc}"[:500]
+            continue
+        if report.empty:
+            skipped[day.isoformat()] = skip_reason_for_empty_date(day, source.calendar)
         write_dates(lake.lake, "drift_report", report, [day])
         frames.append(report)
-    last = frames[-1]
+    return dg.MaterializeResult(metadata=drift_metadata(frames, skipped, lake, monitoring.engine))
+
+
+def skip_reason_for_empty_date(day, calendar: str) -> str:
+    """Why a date has no trader to check: not a session, or no feature row on it."""
+    from risk_dagster.core.calendar import is_session
+
+    if not is_session(calendar, day):
+        return f"not a session of the {calendar} calendar (exchange holiday or weekend)"
+    return "no trader has a feature row on this date (no data ingested for it)"
+
+
+def drift_metadata(frames: list[pd.DataFrame], skipped: dict[str, str], lake: LakeResource,
+                   engine: str) -> dict:
+    """Headline numbers of the last date with traders, plus every skipped date and trader."""
+    reports = [f for f in frames if len(f)]
+    last = reports[-1] if reports else empty_drift_report()
     checked = last[last["status"] == "checked"]
-    flagged = last[last["retrain"]]
-    return dg.MaterializeResult(metadata={
+    flagged = last[last["retrain"].astype(bool)]
+    untested = last[last["skip_reason"].notna()]
+    return {
+        "last_date": str(last["trade_date"].iloc[0]) if len(last) else None,
         "traders_checked": len(checked),
-        "drifted": int(checked["drifted"].sum()) if len(checked) else 0,
-        "drifted_share": float(checked["drifted"].mean()) if len(checked) else 0.0,
-        "decayed": int(checked["decayed"].sum()) if len(checked) else 0,
+        "drifted": int(checked["drifted"].astype(bool).sum()) if len(checked) else 0,
+        "drifted_share": float(checked["drifted"].astype(float).mean()) if len(checked) else 0.0,
+        "decayed": int(checked["decayed"].astype(bool).sum()) if len(checked) else 0,
         "retrain_requested": len(flagged),
-        "engine": monitoring.engine,
+        "engine": engine,
+        "dates_skipped": len(skipped),
+        "skipped_dates": dg.MetadataValue.json(skipped),
+        "traders_not_drift_tested": markdown_table(untested[["trader_id", "status",
+                                                             "skip_reason"]]),
         "flagged": markdown_table(flagged[["trader_id", "retrain_reason", "retrain_detail",
-                                           "report_html"]] if len(flagged) else flagged),
+                                           "report_html"]]),
         "per_trader": markdown_table(_per_trader(checked)),
-        "reports_dir": dg.MetadataValue.path(str(lake.root / REPORTS_DIR / "drift"))})
+        "reports_dir": dg.MetadataValue.path(str(lake.root / REPORTS_DIR / "drift"))}
 
 
 def _per_trader(checked: pd.DataFrame, top: int = 25):

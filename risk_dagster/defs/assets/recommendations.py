@@ -6,6 +6,7 @@ A date range runs as one run (single-run backfill), date by date.
 """
 
 import datetime as dt
+import inspect
 import time
 
 import dagster as dg
@@ -19,7 +20,13 @@ from risk_dagster.core.tables import (
     read_pnl_history,
     write_dates,
 )
-from risk_dagster.defs.metadata import markdown_table
+from risk_dagster.defs.metadata import (
+    TABLE_MAX_ROWS,
+    desk_table,
+    per_partition_results,
+    report_link,
+    shown_note,
+)
 from risk_dagster.defs.partitions import partition_dates, single_run
 from risk_dagster.defs.resources import (
     LakeResource,
@@ -37,6 +44,15 @@ from risk_dagster.recommendations import (
     to_audit_json,
 )
 from risk_dagster.recommendations import risk_scores as compute_risk_scores
+from risk_dagster.recommendations import checks as publish_checks_module
+from risk_dagster.recommendations.desk_view import (
+    RECOMMENDATION_COLUMNS,
+    SCORE_COLUMNS,
+    level_counts,
+    model_label,
+    recommendations_table,
+    scores_table,
+)
 from risk_dagster.recommendations.outputs import append_history, write_live_outputs
 from risk_dagster.scoring import score_with_champions
 
@@ -63,19 +79,32 @@ def score_day(lake_root, lake, day: dt.date) -> tuple[pd.DataFrame, dict]:
                     "champion_trained_after_date": in_sample}
 
 
-def _risk_scores(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
-    started, dates, frames, notes = time.perf_counter(), partition_dates(context), [], {}
+def _risk_scores(context: dg.AssetExecutionContext, lake: LakeResource):
+    started, dates, per_date, rows = time.perf_counter(), partition_dates(context), {}, 0
     for day in dates:
         scores, notes = score_day(lake.root, lake.lake, day)
-        frames.append(scores)
         write_dates(lake.lake, "risk_scores", scores, [day])
-    scores = pd.concat(frames, ignore_index=True)
-    return dg.MaterializeResult(metadata={
-        "dates": len(dates), "rows": len(scores), "seconds": round(time.perf_counter() - started, 2),
-        **notes, "mean_p_large_loss": float(scores["p_large_loss"].mean()) if len(scores) else 0.0,
-        "by_family": dg.MetadataValue.json(scores["model_family"].value_counts().to_dict()),
-        "top_risks_last_date": markdown_table(frames[-1].sort_values("risk_score", ascending=False)[
-            ["trader_id", "risk_score", "p_large_loss", "model_family", "reasons"]], max_rows=15)})
+        per_date[day.isoformat()] = _scores_metadata(lake, scores, notes)
+        rows += len(scores)
+    yield from per_partition_results(context.asset_key, context.partition_keys, {
+        "dates": len(dates), "rows": rows, "seconds": round(time.perf_counter() - started, 1)},
+        per_date)
+
+
+def _scores_metadata(lake: LakeResource, scores: pd.DataFrame, notes: dict) -> dict:
+    """What one date's scores say: who is riskiest and why, and which models scored them."""
+    table = scores_table(scores)
+    models = pd.Series([model_label(f, v, s) for f, v, s in zip(
+        scores["model_family"], scores["model_version"], scores["score_source"])]).value_counts()
+    where = f"the risk_scores lake folder {lake.lake.asset_dir('risk_scores')}"
+    return {
+        "traders": len(scores), **notes,
+        "mean_p_large_loss_pct": round(100 * float(scores["p_large_loss"].mean()), 1)
+        if len(scores) else 0.0,
+        "models": dg.MetadataValue.json({str(k): int(v) for k, v in models.items()}),
+        "per_trader": desk_table(table, SCORE_COLUMNS),
+        "per_trader_shown": shown_note(min(len(table), TABLE_MAX_ROWS), len(table), where),
+    }
 
 
 def _notify(notifier: NotifierResource, day: dt.date, recs: pd.DataFrame, summary: dict) -> dict:
@@ -89,11 +118,33 @@ def _notify(notifier: NotifierResource, day: dt.date, recs: pd.DataFrame, summar
     return {c.channel: c.status for c in result.channels}
 
 
+def _check_description(name: str) -> str:
+    """A publish check's description: its domain function's docstring, on one line."""
+    return " ".join(inspect.getdoc(getattr(publish_checks_module, name)).split())
+
+
+def _recommendations_metadata(today: dt.date, recs: pd.DataFrame, summary: dict,
+                              paths: dict) -> dict:
+    """What one morning's recommendations say, as the desk reads them."""
+    table = recommendations_table(recs)
+    return {
+        "for_date": today.isoformat(), "traders": len(recs),
+        "levels": dg.MetadataValue.json(level_counts(recs["level"])),
+        "per_trader": desk_table(table, RECOMMENDATION_COLUMNS),
+        "per_trader_shown": shown_note(min(len(table), TABLE_MAX_ROWS), len(table),
+                                       str(paths["csv"])),
+        "firm_pnl_usd": round(summary["firm_pnl_usd"]) if summary["firm_pnl_usd"] is not None
+        else "no session before",
+        "recommendations_csv": report_link(paths["csv"]),
+        "report": report_link(paths["html"]),
+    }
+
+
 def _trade_recommendations(context: dg.AssetExecutionContext, lake: LakeResource,
                            source: TradeSource, recommendation_settings: RecommendationSettings,
                            notifier: NotifierResource):
     cfg = recommendation_settings.to_config()
-    published, counts, capital_sources = [], {}, {}
+    per_date: dict[str, dict] = {}
     for day in partition_dates(context):
         started = time.perf_counter()
         today = next_session(source.calendar, day)
@@ -118,14 +169,12 @@ def _trade_recommendations(context: dg.AssetExecutionContext, lake: LakeResource
                       "seconds": round(time.perf_counter() - started, 2)}
         append_history(lake.root, today, recs)
         paths = write_live_outputs(lake.root, today, recs, summary, audit, monitoring, pnl_history=pnl)
-        published.append(str(paths["csv"]))
-        counts = summary["counts"]
-        capital_sources = {str(k): int(v) for k, v in recs["capital_source"].value_counts().items()}
-    yield dg.MaterializeResult(metadata={
-        "capital_sources_latest": dg.MetadataValue.json(capital_sources),
-        "published": len(published), "latest_csv": dg.MetadataValue.path(published[-1]),
-        "latest_report": dg.MetadataValue.path(published[-1].replace("recommendations.csv", "report.html")),
-        "levels_latest": dg.MetadataValue.json(counts)})
+        per_date[day.isoformat()] = {
+            **_recommendations_metadata(today, recs, summary, paths),
+            "capital_sources": dg.MetadataValue.json(
+                {str(k): int(v) for k, v in recs["capital_source"].value_counts().items()})}
+    yield from per_partition_results(context.asset_key, context.partition_keys,
+                                     {"published": len(per_date)}, per_date)
     for name in PUBLISH_CHECKS:
         result = next(c for c in checks if c.name == name)
         yield dg.AssetCheckResult(check_name=name, passed=result.passed,
@@ -148,10 +197,11 @@ def build_recommendation_assets(date_partitions: dg.PartitionsDefinition) -> lis
         deps=[risk_scores, "trader_day_panel"], partitions_def=date_partitions,
         backfill_policy=single_run, group_name="recommendations", kinds={"plotly", "csv"},
         owners=_OWNERS,
-        check_specs=[dg.AssetCheckSpec(n, asset="trade_recommendations", blocking=True)
+        check_specs=[dg.AssetCheckSpec(n, asset="trade_recommendations", blocking=True,
+                                       description=_check_description(n))
                      for n in PUBLISH_CHECKS],
         description="Per trader: level (normal / warn / reduce / close-only / halt), size multiplier, "
         "daily loss limit, max position notional and reasons, with hard rules overriding the model; "
-        "published to <data>/live/<date>/ only when every blocking check passes.",
+        "published to `<data>/live/<date>/` only when every blocking check passes.",
     )(_trade_recommendations)
     return [risk_scores, trade_recommendations]

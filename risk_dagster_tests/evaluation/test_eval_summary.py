@@ -1,0 +1,53 @@
+"""The evaluation as the desk reads it: rounded headline figures with units, a champion table."""
+
+from __future__ import annotations
+
+from risk_dagster.evaluation.summary import CHAMPION_COLUMNS, champion_table, headline, key_figures
+
+NUMBERS = {"champion_auc": 0.7393643876181697, "champion_brier": 0.0812345678,
+           "champion_oracle_capture": 0.6123456, "champion_net_benefit_usd": 1063881.6266500012,
+           "rules_auc": 0.61234, "rules_net_benefit_usd": -1234.5, "champion_oracle_auc": None}
+
+
+def test_headline_figures_are_rounded_and_named_for_the_plots():
+    assert headline(NUMBERS) == {"champion_auc": 0.739, "champion_brier": 0.0812,
+                                 "oracle_capture": 0.612, "counterfactual_benefit_usd": 1063882,
+                                 "rules_auc": 0.612, "rules_benefit_usd": -1234}
+    assert headline({"champion_auc": float("nan")}) == {}
+
+
+def test_key_figures_have_units_and_no_long_floats():
+    figures = key_figures({**NUMBERS, "champions_trader_lgbm": 12, "pooled_lgbm_n": 17543})
+    rows = {r["figure"]: (r["value"], r["unit"]) for r in figures.to_dict("records")}
+    assert rows["champion auc"] == ("0.739", "AUC")
+    assert rows["champion net benefit usd"] == ("1,063,882", "USD")
+    assert rows["champion oracle capture"] == ("0.612", "share of the true signal")
+    assert rows["champion oracle auc"] == ("not available", "AUC")
+    assert rows["champions trader lgbm"] == ("12", "traders")
+    assert rows["pooled lgbm n"] == ("17,543", "rows")
+
+
+def test_champion_table_one_row_per_trader_with_its_figures():
+    champions = {
+        "T0002": {"chosen": "rules", "reason": "no candidate passed, no pooled_lgbm; fallback rules",
+                  "candidates": [{"model": "rules", "auc": 0.55, "brier": 0.09, "net_benefit": -10.4,
+                                  "n": 120, "passed": False},
+                                 {"model": "logistic", "auc": 0.5, "brier": 0.1, "net_benefit": 0,
+                                  "n": 120, "passed": False}]},
+        "T0001": {"chosen": "trader_lgbm", "reason": "highest score 0.1234 among 2 passing",
+                  "candidates": [{"model": "trader_lgbm", "auc": 0.71234, "brier": 0.08123,
+                                  "net_benefit": 5120.6, "n": 240, "passed": True},
+                                 {"model": "rules", "auc": 0.6, "brier": 0.09, "net_benefit": 10.0,
+                                  "n": 240, "passed": True}]},
+        "T0003": {"chosen": None, "candidates": [],
+                  "reason": "no out-of-sample rows for this trader: fallback none"},
+    }
+    table = champion_table(champions)
+    assert list(table.columns) == [c.name for c in CHAMPION_COLUMNS]
+    assert table.to_dict("records")[0] == {
+        "trader": "T0001", "champion": "trader_lgbm", "AUC": 0.712, "Brier": 0.0812,
+        "benefit USD": 5121, "rows": 240, "candidates passed": "2 of 2",
+        "why": "highest score 0.1234 among 2 passing"}
+    assert table.loc[1, "candidates passed"] == "0 of 2" and table.loc[1, "benefit USD"] == -10
+    assert table.loc[2, "champion"] == "built-in rules baseline"
+    assert table.loc[2, "candidates passed"] == "none evaluated"

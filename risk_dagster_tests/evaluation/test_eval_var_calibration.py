@@ -1,0 +1,114 @@
+"""Split-conformal calibration of the 5% VaR: hand-computed values, point in time, coverage."""
+
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from risk_dagster.evaluation.metrics import kupiec_pof
+from risk_dagster.evaluation.var_calibration import (VarCalibrationConfig, conformal_scale,
+                                                     scores, serving_scales, violation_report,
+                                                     walk_forward_scales)
+
+
+def test_kupiec_against_a_fixed_known_value():
+    # x = 7 of n = 100 at 5%: LR = 2[93 ln(.93/.95) + 7 ln(.07/.05)] = 0.75302; chi-square(1)
+    # survival = erfc(sqrt(LR / 2)) = 0.38552
+    lr, p = kupiec_pof(7, 100, 0.05)
+    assert lr == pytest.approx(2 * (93 * math.log(0.93 / 0.95) + 7 * math.log(0.07 / 0.05)))
+    assert lr == pytest.approx(0.75302, abs=1e-5)
+    assert p == pytest.approx(0.38552, abs=1e-5)
+
+
+def test_scores_and_the_conformal_quantile_by_hand():
+    # a loss of 300 against a VaR of -200 is 1.5 VaRs; a VaR forecast of +50 counts as 1 USD
+    np.testing.assert_allclose(scores([-300.0, 100.0, -10.0], [-200.0, -100.0, 50.0]),
+                               [1.5, -1.0, 10.0])
+    s = np.arange(1.0, 20.0)  # 19 scores 1..19: k = ceil(20 x 0.95) = 19 -> the 19th smallest
+    assert conformal_scale(s, 0.05) == 19.0
+    assert conformal_scale(np.arange(1.0, 40.0), 0.05) == 38.0  # k = ceil(40 x .95) = 38
+    assert conformal_scale(np.arange(1.0, 4.0), 0.05) == 3.0  # k past n: the largest
+    assert math.isnan(conformal_scale([], 0.05))
+
+
+def _rows(n_traders=6, n_days=400, tight=0.6, seed=3):
+    """Normal P&L with sd 1000 per trader x its size, and a VaR forecast that is ``tight`` x the
+    true 5% quantile (too tight, as the demo's models were)."""
+    rng = np.random.default_rng(seed)
+    days = pd.bdate_range("2024-01-02", periods=n_days)
+    out = []
+    for t in range(n_traders):
+        size = 1.0 + t
+        pnl = rng.normal(0, 1000 * size, n_days)
+        out.append(pd.DataFrame({"trader_id": f"T{t:04d}", "trade_date": days[:-1],
+                                 "label_date": days[1:], "next_net_pnl": pnl[1:],
+                                 "var_05": -1.645 * 1000 * size * tight}))
+    return pd.concat(out, ignore_index=True)
+
+
+def test_walk_forward_calibration_brings_a_tight_var_to_its_level():
+    rows = _rows()
+    raw, _ = violation_report(rows, "var_05")
+    assert raw["var_violation_rate"] > 0.15  # 0.6 x the quantile: P(z < -0.987) = 16%
+    cal = rows.join(walk_forward_scales(rows, VarCalibrationConfig(min_trader_rows=100,
+                                                                   window_rows=None)))
+    used = cal[cal["var_scope"] != "none"]
+    firm, per = violation_report(used, "var_05_calibrated")
+    assert 0.04 <= firm["var_violation_rate"] <= 0.06 and firm["kupiec_p"] > 0.05
+    assert len(per) == 6 and per["var_violation_rate"].between(0.02, 0.09).all()
+    # the scale is about 1 / 0.6 once a trader has its own rows
+    assert cal.loc[cal["var_scope"] == "trader", "var_scale"].median() == pytest.approx(1 / 0.6,
+                                                                                         rel=0.1)
+
+
+def test_a_rows_scale_uses_only_outcomes_known_at_its_trade_date():
+    rows = _rows(n_traders=2, n_days=300)
+    cfg = VarCalibrationConfig(min_trader_rows=50, window_rows=None, min_firm_rows=50)
+    before = walk_forward_scales(rows, cfg)
+    cut = pd.Timestamp("2024-06-28")
+    changed = rows.copy()
+    later = changed["label_date"] > cut
+    changed.loc[later, "next_net_pnl"] *= 5  # the future is much worse
+    after = walk_forward_scales(changed, cfg)
+    known = pd.to_datetime(rows["trade_date"]) < cut
+    pd.testing.assert_frame_equal(before[known], after[known])
+    assert (after.loc[~known & (pd.to_datetime(rows["trade_date"]) > cut + pd.Timedelta(days=30)),
+                      "var_scale"] > before["var_scale"].max()).all()
+    # nothing known at the first date: no scale yet
+    first = pd.to_datetime(rows["trade_date"]) == pd.to_datetime(rows["trade_date"]).min()
+    assert (before.loc[first, "var_scope"] == "none").all()
+
+
+def test_serving_scales_trader_first_then_firm():
+    rows = _rows(n_traders=3, n_days=200)
+    short = rows["trader_id"] == "T0002"
+    rows = pd.concat([rows[~short], rows[short].tail(30)], ignore_index=True)
+    got = serving_scales(rows, VarCalibrationConfig(min_trader_rows=100, window_rows=None,
+                                                    min_firm_rows=100))
+    assert got["T0000"]["scope"] == "trader" and got["T0000"]["n"] == 199
+    assert got["T0002"]["scope"] == "firm" and got["T0002"]["n"] == 199 * 2 + 30
+    own = rows[rows["trader_id"] == "T0000"]
+    assert got["T0000"]["scale"] == conformal_scale(scores(own["next_net_pnl"], own["var_05"]))
+    assert serving_scales(rows.head(10))["T0000"] == {"scale": 1.0, "n": 0, "scope": "none",
+                                                      "level": 0.05}
+
+
+
+def test_no_row_with_a_calibration_set_gives_empty_figures_not_an_error():
+    rows = _rows(n_traders=2, n_days=15)
+    cal = rows.join(walk_forward_scales(rows))
+    assert (cal["var_scope"] == "none").all()  # 2 x 14 rows: under every minimum
+    firm, per = violation_report(cal[cal["var_scope"] != "none"], "var_05_calibrated")
+    assert firm["var_n"] == 0 and per.empty and "var_violation_rate" in per.columns
+
+
+def test_the_default_window_follows_a_trader_whose_risk_grows():
+    rows = _rows(n_traders=1, n_days=400, tight=1.0)
+    later = pd.to_datetime(rows["trade_date"]) >= pd.Timestamp("2024-08-01")
+    rows.loc[later, "next_net_pnl"] *= 2.0  # twice the risk from August, same forecast
+    cal = rows.join(walk_forward_scales(rows))
+    late = cal[pd.to_datetime(cal["trade_date"]) >= pd.Timestamp("2024-10-01")]
+    assert late["var_scale"].median() == pytest.approx(2.0, rel=0.25)  # the last 40 rows
+    assert violation_report(late, "var_05_calibrated")[0]["var_violation_rate"] < 0.10
