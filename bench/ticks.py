@@ -35,7 +35,7 @@ from pathlib import Path
 import pandas as pd
 
 warnings.filterwarnings("ignore")  # Dagster's beta warnings at import
-import dagster as dg  # noqa: E402 - risk_dagster is imported once the environment is set
+import dagster as dg  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = dt.datetime(2025, 6, 3, 7, 30)  # a Tuesday 07:30 New York: the morning schedules run
@@ -86,7 +86,7 @@ def build_state(root: Path, instance, traders: list[str], dates: list[dt.date],
     from risk_dagster.defs.resources import LakeResource
     from risk_dagster.ingest.inbox import INBOX, LANDING
     from risk_dagster.monitoring.retrain import run_key
-    from risk_dagster.pipeline import RANGE_END_TAG, RANGE_START_TAG
+    from risk_dagster.defs.partitions import RANGE_END_TAG, RANGE_START_TAG
 
     lake = Lake(root)
     last = dates[-1]
@@ -154,14 +154,13 @@ def _trader_models_stub():
 
 
 def bench_definitions(root: Path):
-    """The project's sensors and schedules with their resources pointed at ``root``."""
+    """The code location's definitions (sensors, schedules, resources) on the lake at ``root``,
+    reading landed files (``RISK_SOURCE=landing``)."""
     from risk_dagster.core.settings import load_settings
-    from risk_dagster.definitions import build_resources, defs
+    from risk_dagster.defs.build import build_defs
 
-    settings = load_settings({**os.environ, "RISK_DATA_DIR": str(root), "RISK_SOURCE": "landing"})
-    return dg.Definitions(jobs=defs.jobs, schedules=defs.schedules, sensors=defs.sensors,
-                          assets=defs.assets, asset_checks=defs.asset_checks,
-                          resources=build_resources(settings))
+    return build_defs(load_settings({**os.environ, "RISK_DATA_DIR": str(root),
+                                     "RISK_SOURCE": "landing"}))
 
 
 def time_ticks(instance, definitions,
@@ -256,7 +255,7 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_ticks_"))
     root, home = tmp / "data", tmp / "dagster_home"
-    # Before importing risk_dagster: the date partitions are built from these at import.
+    # The webserver's code location reads the same settings from its environment.
     os.environ.update(DAGSTER_HOME=str(home), RISK_DATA_DIR=str(root), RISK_SOURCE="landing",
                       RISK_INSTANCE=args.instance)
     from risk_dagster.core.settings import load_settings

@@ -19,25 +19,22 @@ import pytest
 import yaml
 
 from risk_dagster.core.settings import Settings
-from risk_dagster.defs.assets import features as fa
 from risk_dagster.defs.assets import models as ma
-from risk_dagster.defs.assets import recommendations as ra
-from risk_dagster.defs.assets.ingest import raw_trades, trader_registry
-from risk_dagster.defs.partitions import TRADER_PARTITIONS_NAME
-from risk_dagster.defs.resources import (PG_ENV, LakeResource, ModelSettings, MonitoringSettings,
-                                         PostgresResource, RecommendationSettings, TradeSource)
+from risk_dagster.defs.assets.ingest import trader_registry
+from risk_dagster.defs.partitions import RANGE_END_TAG, RANGE_START_TAG, TRADER_PARTITIONS_NAME
+from risk_dagster.defs.resources import (PG_ENV, EvaluationSettings, LakeResource, ModelSettings,
+                                         MonitoringSettings, NotifierResource, PostgresResource,
+                                         RecommendationSettings, TradeSource)
 from risk_dagster.instance import open_instance
 from risk_dagster.models.config import TrainingConfig
 from risk_dagster.models.splits import Fold
 from risk_dagster.models.tuning import make_storage, tune_classifier
-from risk_dagster.notify import Notifier
-from risk_dagster.pipeline import RANGE_END_TAG, RANGE_START_TAG
+from risk_dagster_tests.factories import date_assets
 from risk_dagster_tests.instance.test_local_instance import (ROOT, fills_file, run_two_ingests,
                                                              stored_fills)
 
-ASSETS = [raw_trades, trader_registry, fa.trader_day_panel, fa.trader_features, fa.risk_labels,
-          ma.pooled_model, ma.trader_models, ma.model_evaluation, ra.risk_scores,
-          ra.trade_recommendations]
+ASSETS = [*date_assets().values(), trader_registry, ma.pooled_model, ma.trader_models,
+          ma.model_evaluation]
 
 
 def rows(env: dict, sql: str, params=()) -> list[tuple]:
@@ -161,8 +158,9 @@ def test_short_pipeline_on_postgres(pg_instance, postgres_env, tmp_path):
                                      min_train_sessions=25, timeout_s=30, workers=1,
                                      postgres=PostgresResource.from_env()),
         "monitoring": MonitoringSettings(),
+        "evaluation_settings": EvaluationSettings(),
         "recommendation_settings": RecommendationSettings(),
-        "notifier": Notifier(),
+        "notifier": NotifierResource(),
     }
     _materialize(pg_instance, resources, dg.AssetSelection.groups("ingest", "features"),
                  START.isoformat(), END.isoformat())
