@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from risk_dagster.core.settings import Settings
+from risk_dagster.defs.compute import LocalPoolCompute
 from risk_dagster.defs.assets import models as ma
 from risk_dagster.defs.assets.ingest import trader_registry
 from risk_dagster.defs.partitions import RANGE_END_TAG, RANGE_START_TAG, TRADER_PARTITIONS_NAME
@@ -155,8 +156,9 @@ def test_short_pipeline_on_postgres(pg_instance, postgres_env, tmp_path):
                               sim_start=START.isoformat(), sim_end=END.isoformat()),
         # Optuna's storage through dg.EnvVar, as definitions.py builds it for RISK_INSTANCE=postgres.
         "models": SmallModelSettings(n_trials=2, pooled_n_trials=2, n_folds=1,
-                                     min_train_sessions=25, timeout_s=30, workers=1,
+                                     min_train_sessions=25, timeout_s=30,
                                      postgres=PostgresResource.from_env()),
+        "compute": LocalPoolCompute(workers=1),
         "monitoring": MonitoringSettings(),
         "evaluation_settings": EvaluationSettings(),
         "recommendation_settings": RecommendationSettings(),
