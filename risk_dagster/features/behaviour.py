@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from risk_dagster.features.catalog import FeatureSpec
+from risk_dagster.features.spec import FeatureSpec
 from risk_dagster.features.grouped import TraderRows, safe_div
 
 CAT = "behaviour"

@@ -11,14 +11,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from risk_dagster.features import activity, behaviour, cross, market, performance
-from risk_dagster.features.catalog import all_specs
+from risk_dagster.features.catalog import FEATURE_MODULES, all_specs
 from risk_dagster.features.grouped import TraderRows
 from risk_dagster.features.thresholds import output_order
 
 KEYS = ["trade_date", "trader_id"]
-# Order matters: behaviour, market and cross use features of the modules before them.
-_MODULES = (performance, activity, behaviour, market, cross)
 
 
 def build_features(panel: pd.DataFrame) -> pd.DataFrame:
@@ -31,7 +28,7 @@ def build_features(panel: pd.DataFrame) -> pd.DataFrame:
     """
     tr = TraderRows(panel)
     feats: dict[str, np.ndarray] = {}
-    for module in _MODULES:
+    for module in FEATURE_MODULES:
         module.compute(tr, feats)
     names = [s.name for s in all_specs()]
     produced = [k for k in feats if not k.startswith("_")]

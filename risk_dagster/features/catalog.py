@@ -1,37 +1,28 @@
 """The feature catalog: one documented row per feature column that ``build_features`` produces.
 
-Each feature module declares its ``SPECS`` (a list of ``FeatureSpec``) next to the code that
-computes the columns; this module gathers them in build order.
+Each feature module declares its ``SPECS`` (a list of ``features.spec.FeatureSpec``) next to
+the code that computes the columns; this module lists the modules once, in build order.
 """
 
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass
+from dataclasses import astuple
 
 import pandas as pd
 
+from risk_dagster.features import activity, behaviour, cross, market, performance
 from risk_dagster.features.phrases import phrase_for
+from risk_dagster.features.spec import FeatureSpec
 
+# The feature modules in build order: behaviour, market and cross use features of the modules
+# before them. Each has ``SPECS`` and ``compute(rows, feats)``.
+FEATURE_MODULES = (performance, activity, behaviour, market, cross)
 CATALOG_COLUMNS = ["name", "category", "description", "window", "unit"]
 
 
-@dataclass(frozen=True)
-class FeatureSpec:
-    """name: the column; category: performance | activity | execution | behaviour | market |
-    cross; window: e.g. '21 traded days', '21 sessions', 'D', 'expanding'; unit: USD, count..."""
-
-    name: str
-    category: str
-    description: str
-    window: str
-    unit: str
-
-
 def all_specs() -> list[FeatureSpec]:
-    # Imported here so that the feature modules can import FeatureSpec from this module.
-    from risk_dagster.features import activity, behaviour, cross, market, performance
-
-    return [*performance.SPECS, *activity.SPECS, *behaviour.SPECS, *market.SPECS, *cross.SPECS]
+    """Every feature's spec, in build (and column) order."""
+    return [spec for module in FEATURE_MODULES for spec in module.SPECS]
 
 
 def feature_catalog() -> pd.DataFrame:
