@@ -87,6 +87,12 @@ class LgbmRiskModel:
         out["bias"] += self.calibration.b
         return out
 
+    def predict_probability(self, frame: pd.DataFrame, mask: np.ndarray) -> np.ndarray:
+        """Calibrated ``p_large_loss`` of the rows of ``frame`` selected by ``mask`` (the
+        classifier only; inputs built from the whole ``frame``, as in :meth:`predict_rows`)."""
+        X = self.design(frame)[mask]
+        return self.calibration.proba(self.boosters["classifier"].predict(X, raw_score=True))
+
     def predict_rows(self, frame: pd.DataFrame, mask: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Predictions and contributions of the rows of ``frame`` selected by ``mask`` only. The
         inputs are built from the whole ``frame`` (the pooled normalisation needs the history),

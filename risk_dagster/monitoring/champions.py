@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from risk_dagster.models import load_model, read_champion
@@ -101,11 +102,36 @@ class DriftCache:
 
     models: dict = field(default_factory=dict)
     references: dict = field(default_factory=dict)
+    tested: dict = field(default_factory=dict)
 
     def model(self, path: str):
         if path not in self.models:
             self.models[path] = load_model(path)
         return self.models[path]
+
+    def features(self, path: str, model_features, columns) -> tuple[list[str], dict[str, int]]:
+        """The champion's drift-tested features present in ``columns`` and their windows (the
+        catalog is read once per champion, not once per trader)."""
+        if path not in self.tested:
+            from risk_dagster.features import feature_catalog
+
+            catalog = feature_catalog()
+            names = drift_features(model_features, catalog)
+            self.tested[path] = (names, feature_windows(names, catalog))
+        names, windows = self.tested[path]
+        present = [f for f in names if f in set(columns)]
+        return present, {f: windows[f] for f in present}
+
+
+def predict_probability(model, history: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    """``p_large_loss`` of the ``rows`` (boolean mask) of one trader's ``history``, NaN elsewhere:
+    LightGBM runs only its classifier, on those rows; the baselines predict every row (cheap)."""
+    out = np.full(len(history), np.nan)
+    if hasattr(model, "predict_probability"):
+        out[rows] = model.predict_probability(history, rows)
+    else:
+        out[rows] = model.predict(history)["p_large_loss"].to_numpy()[rows]
+    return out
 
 
 def champion_drift_report(features: pd.DataFrame, labels: pd.DataFrame, day: dt.date,
@@ -129,13 +155,18 @@ def champion_drift_report(features: pd.DataFrame, labels: pd.DataFrame, day: dt.
     rows, drift, decay = [], {}, {}
     last = {t: d for t, d in (last_retrain or {}).items() if d <= day}
     cache = DriftCache() if cache is None else cache
+    # each trader's rows once (a mask over every trader's rows per trader is quadratic)
+    by_trader = {t: g for t, g in features.groupby("trader_id", sort=False)}
+    label_cols = ["trade_date", "trader_id", "large_loss", "next_net_pnl", "label_status"]
+    labels_by = {t: g for t, g in labels[label_cols].groupby("trader_id", sort=False)}
+    no_labels = labels[label_cols].iloc[0:0]
     for tid in sorted(features.loc[features["trade_date"] == day, "trader_id"]):
         champ = read_champion(models_root, tid)
         row = {"trade_date": day, "trader_id": tid, "status": "no champion",
                "skip_reason": "no champion: no validated model, scored by the rules baseline"}
         if champ and champ.get("path") and Path(champ["path"]).exists():
             model = cache.model(champ["path"])
-            row.update(_trader(features[features["trader_id"] == tid], labels, day, model, cfg,
+            row.update(_trader(by_trader[tid], labels_by.get(tid, no_labels), day, model, cfg,
                                engine, html_dir, drift, decay, last.get(tid),
                                cache, champ["path"]))
             row["champion"] = f"{model.meta['family']}/{model.meta['version']}"
@@ -161,14 +192,20 @@ def _trader(history, labels, day, model, cfg, engine, html_dir, drift, decay,
     window = model.meta.get("training_window") or {}
     end = dt.date.fromisoformat(window.get("last_trade_date", day.isoformat()))
     history = history.sort_values("trade_date").reset_index(drop=True)
-    history = history.assign(p_large_loss=model.predict(history)["p_large_loss"].to_numpy())
-    features = [f for f in drift_features(model.features) if f in history.columns]
-    reference = reference_window(history, end, cfg, feature_windows(features), last_retrain)
     current = history[(history["trade_date"] > end) & (history["trade_date"] <= day)]
     if current.empty:
         return {"status": "inside training window",
                 "skip_reason": f"inside training window: the champion was trained on rows up "
                 f"to {end.isoformat()}, nothing after it to compare"}
+    features, windows = cache.features(path, model.features, history.columns)
+    reference = reference_window(history, end, cfg, windows, last_retrain)
+    # the prediction of the reference and current rows only (the inputs still come from the
+    # whole history: the pooled model normalises over it)
+    needed = np.zeros(len(history), dtype=bool)
+    needed[reference.index] = needed[current.index] = True
+    p = predict_probability(model, history, needed)
+    reference = reference.assign(p_large_loss=p[reference.index])
+    current = current.assign(p_large_loss=p[current.index])
     html = None
     key = (tid, path, end, last_retrain)
     if key not in cache.references:  # the reference is the same for every later date
@@ -180,8 +217,7 @@ def _trader(history, labels, day, model, cfg, engine, html_dir, drift, decay,
         html = Path(html_dir) / f"{tid}.html"
         save_drift_html(reference, current, features, cfg, html, result)
     drift[tid] = result
-    live = current.merge(labels[["trade_date", "trader_id", "large_loss", "next_net_pnl",
-                                 "label_status"]], on=["trade_date", "trader_id"], how="left")
+    live = current.merge(labels, on=["trade_date", "trader_id"], how="left")
     cv = model.meta.get("cv_metrics") or {}
     training = {k: cv[k] for k in ("auc", "brier") if cv.get(k) is not None}
     # flag the trader's riskiest days as at training: the top decile of its reference predictions
