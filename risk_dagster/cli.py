@@ -56,6 +56,18 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--traders", type=int, default=10)
     sim.add_argument("--start", default="2024-01-02")
     sim.add_argument("--end", default="2024-01-31")
+    replay = sub.add_parser("replay", help="replay the firm morning by morning (schedules, "
+                            "drift sensor, retraining) and report what following it would have done")
+    replay.add_argument("--from", dest="first", required=True,
+                        help="first replayed session, YYYY-MM-DD")
+    replay.add_argument("--to", dest="last", required=True, help="last replayed session")
+    replay.add_argument("--traders", type=int, help="simulated traders (default 40)")
+    replay.add_argument("--start", help="history from this date, YYYY-MM-DD (default 2024-01-02)")
+    replay.add_argument("--changes", help="changes injected into the simulated firm, e.g. "
+                        "2025-06-02:trader_behaviour:T0003+T0007")
+    replay.add_argument("--landed", action="store_true",
+                        help="replay the exports landed in the data directory instead of the "
+                        "simulated firm")
     return parser
 
 
@@ -108,6 +120,21 @@ def cmd_ingest(args) -> int:
                         replace=args.replace, skip_bad_rows=args.skip_bad_rows)
 
 
+def cmd_replay(args) -> int:
+    from risk_dagster.replay_runner import run_replay
+
+    first, last = dt.date.fromisoformat(args.first), dt.date.fromisoformat(args.last)
+    start = dt.date.fromisoformat(args.start) if args.start else None
+    if args.landed:
+        settings = _settings(args, source="landing", start_date=start)
+    else:
+        changes = tuple(c for c in (args.changes or "").split(",") if c) or None
+        settings = _settings(args, source="simulator", sim_traders=args.traders,
+                             start_date=start, sim_end_date=last, sim_changes=changes)
+    defs, instance = _load(settings)
+    return run_replay(settings, defs, instance, first, last)
+
+
 def cmd_simulate(args) -> int:
     from risk_dagster.simulator import SimulationConfig, simulate, write_propreports_exports
 
@@ -125,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("DO_NOT_TRACK", "1")  # Evidently telemetry
     warnings.filterwarnings("ignore", message=".*(beta|preview).*", category=Warning)
     handler = {"demo": cmd_demo, "dev": cmd_dev, "ingest": cmd_ingest,
-               "simulate": cmd_simulate}[args.command]
+               "simulate": cmd_simulate, "replay": cmd_replay}[args.command]
     return handler(args)
 
 

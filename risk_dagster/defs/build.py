@@ -11,6 +11,7 @@ from risk_dagster.defs.assets import features as feature_assets
 from risk_dagster.defs.assets import models as model_assets
 from risk_dagster.defs.assets.ingest import trader_registry
 from risk_dagster.defs.compute import DaskCompute, LocalPoolCompute
+from risk_dagster.defs.assets.replay import replay_report
 from risk_dagster.defs.jobs import (
     daily_pipeline_job,
     inbox_ingest_job,
@@ -18,6 +19,7 @@ from risk_dagster.defs.jobs import (
     labels_job,
     monitoring_job,
     morning_job,
+    replay_job,
     retrain_trader_job,
     score_date_job,
     weekly_training_job,
@@ -69,13 +71,13 @@ def build_defs(settings: Settings) -> dg.Definitions:
     dated = build_date_assets(date_partitions)
     return dg.Definitions(
         assets=[*dated.values(), trader_registry, model_assets.pooled_model,
-                model_assets.trader_models, model_assets.model_evaluation],
+                model_assets.trader_models, model_assets.model_evaluation, replay_report],
         asset_checks=[feature_assets.check_panel_rows_match_roster,
                       feature_assets.check_features_point_in_time,
                       feature_assets.check_label_balance,
                       model_assets.check_every_trader_has_a_champion],
         jobs=[ingest_job, daily_pipeline_job, labels_job, inbox_ingest_job, weekly_training_job,
-              retrain_trader_job, score_date_job, monitoring_job, morning_job],
+              retrain_trader_job, score_date_job, monitoring_job, morning_job, replay_job],
         schedules=build_schedules(settings.calendar, date_partitions),
         sensors=[build_inbox_sensor(date_partitions), drift_retrain_sensor],
         resources=build_resources(settings),

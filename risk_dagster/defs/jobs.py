@@ -58,6 +58,14 @@ morning_job = dg.define_asset_job(
     "features and labels, score every trader, publish the recommendations, check drift.",
 )
 
+replay_job = dg.define_asset_job(
+    "replay_job",
+    selection=dg.AssetSelection.assets("replay_report"),
+    description="The report of the replay in the data directory. `risk-dagster replay` drives "
+    "the replay itself (it stands in for the daemon: evaluates the schedules and the drift "
+    "sensor at each tick and runs what they request, each run in this instance), then this job.",
+)
+
 
 class InboxFilesConfig(dg.Config):
     source: str
