@@ -90,10 +90,10 @@ class Replay:
         self.data_dir = Path(settings.data_dir)
         self.progress = ReplayProgress.load(self.data_dir, params)
         self.models_root = self.data_dir / MODELS_DIR
-        self.morning = defs.get_schedule_def(MORNING_SCHEDULE)
-        self.labels = defs.get_schedule_def(LABELS_SCHEDULE)
-        self.weekly = defs.get_schedule_def(WEEKLY_SCHEDULE)
-        self.sensor = defs.get_sensor_def(RETRAIN_SENSOR)
+        self.morning = defs.resolve_schedule_def(MORNING_SCHEDULE)
+        self.labels = defs.resolve_schedule_def(LABELS_SCHEDULE)
+        self.weekly = defs.resolve_schedule_def(WEEKLY_SCHEDULE)
+        self.sensor = defs.resolve_sensor_def(RETRAIN_SENSOR)
         self.as_of: str | None = None  # the latest session whose data the lake holds
 
     # -- bookkeeping -------------------------------------------------------------------------
