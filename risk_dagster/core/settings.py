@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_CALENDAR = "XNYS"
+DEFAULT_REPORTS_PORT = 3001  # beside the Dagster UI's 3000
 CALENDAR_24_7 = "24/7"
 
 
@@ -32,6 +33,8 @@ class Settings:
     notify / webhook_url: notifications to the desk, off unless ``RISK_NOTIFY=1``
         (``RISK_WEBHOOK_URL``: a Slack-compatible webhook).
     log_level: console log level of runs started by the CLI (every event stays in the run log).
+    reports_url: where the report server (``risk-dagster reports``, started by ``risk-dagster
+        dev``) serves ``<data>/reports`` and ``<data>/live``; asset metadata links reports there.
     """
 
     data_dir: Path = Path("data")
@@ -45,6 +48,7 @@ class Settings:
     notify: bool = False
     webhook_url: str | None = None
     log_level: str = "WARNING"
+    reports_url: str = f"http://127.0.0.1:{DEFAULT_REPORTS_PORT}"
 
     @property
     def is_24_7(self) -> bool:
@@ -71,6 +75,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         notify=env.get("RISK_NOTIFY") == "1",
         webhook_url=env.get("RISK_WEBHOOK_URL") or None,
         log_level=env.get("RISK_LOG_LEVEL", base.log_level),
+        reports_url=env.get("RISK_REPORTS_URL", base.reports_url),
     )
 
 
@@ -88,6 +93,7 @@ def to_environ(settings: Settings) -> dict[str, str]:
         "RISK_SIM_CHANGES": ",".join(settings.sim_changes),
         "RISK_NOTIFY": "1" if settings.notify else "0",
         "RISK_LOG_LEVEL": settings.log_level,
+        "RISK_REPORTS_URL": settings.reports_url,
     }
     if settings.webhook_url:
         env["RISK_WEBHOOK_URL"] = settings.webhook_url

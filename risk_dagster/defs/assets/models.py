@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from risk_dagster.defs.metadata import markdown_table
+from risk_dagster.defs.metadata import markdown_table, report_links
 from risk_dagster.defs.partitions import single_run, trader_partitions
 from risk_dagster.defs.resources import EvaluationSettings, LakeResource, ModelSettings
 from risk_dagster.evaluation import (
@@ -134,8 +134,10 @@ def model_evaluation(context: dg.AssetExecutionContext, lake: LakeResource,
             "no model could be validated out of sample (too little history); recommendations "
             "use the rules baseline")})
     out_dir = lake.root / REPORTS_DIR / "model_evaluation" / dt.date.today().isoformat()
+    as_of = _as_of(labels)
     report = write_reports(evaluation, out_dir, importance=champion_importance(champions),
-                           champions=champions, embed_plotlyjs=True)  # weekly: self-contained
+                           champions=champions,
+                           title=f"Model evaluation, every candidate (labels to {as_of})")
     common.update(_champion_numbers(predictions, labels, truth, champions, cfg, out_dir))
     common.update(_var_metadata(var_numbers, out_dir))
     lake.lake.write_table("model_evaluation", evaluation.per_trader)
@@ -143,7 +145,9 @@ def model_evaluation(context: dg.AssetExecutionContext, lake: LakeResource,
     return dg.MaterializeResult(metadata={
         **common, "evaluated": True,
         **{k: float(v) if isinstance(v, float) else v for k, v in numbers.items()},
-        "report_html": dg.MetadataValue.path(str(report["paths"]["html"])),
+        **report_links(lake, report_html=report["paths"]["html"],
+                       champions_report_html=out_dir / "champions" / "evaluation.html",
+                       reports_folder=out_dir),
         "report_markdown": dg.MetadataValue.md(Path(report["paths"]["markdown"]).read_text()[:20000]),
         "firm": markdown_table(evaluation.firm)})
 
@@ -180,7 +184,8 @@ def _champion_numbers(predictions, labels, truth, champions, cfg, out_dir: Path)
     """Firm-wide out-of-sample figures of the champions against the rules baseline. The
     champion was picked on these same rows, so its figures are slightly optimistic."""
     evaluation = evaluate(champion_predictions(predictions, champions), labels, truth, cfg)
-    report = write_reports(evaluation, out_dir / "champions")
+    report = write_reports(evaluation, out_dir / "champions",
+                           title=f"Model evaluation, champions vs rules (labels to {_as_of(labels)})")
     numbers = report["key_numbers"]
     keep = ("champion_auc", "champion_brier", "champion_oracle_auc", "champion_oracle_capture",
             "champion_net_benefit_usd", "rules_auc", "rules_net_benefit_usd")
@@ -225,6 +230,12 @@ def _var_metadata(numbers: dict, out_dir: Path) -> dict:
         "var_calibrated_rows": int(cal["var_n"]),
         "var_per_trader": markdown_table(per.round(4), max_rows=60),
         "var_calibration_json": dg.MetadataValue.path(str(path))}
+
+
+def _as_of(labels: pd.DataFrame) -> str:
+    """The last trade date with a complete label (the evaluation's data as-of date)."""
+    complete = labels.loc[labels["label_status"] == "complete", "trade_date"]
+    return str(pd.Timestamp(complete.max()).date()) if len(complete) else "none"
 
 
 def _traders(lake) -> list[str]:

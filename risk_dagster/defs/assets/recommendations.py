@@ -11,6 +11,7 @@ import time
 import dagster as dg
 import pandas as pd
 
+from risk_dagster.core import progress
 from risk_dagster.core.calendar import sessions
 from risk_dagster.core.tables import (
     read_feature_history,
@@ -18,7 +19,7 @@ from risk_dagster.core.tables import (
     read_pnl_history,
     write_dates,
 )
-from risk_dagster.defs.metadata import markdown_table
+from risk_dagster.defs.metadata import markdown_table, report_links
 from risk_dagster.defs.partitions import partition_dates, single_run
 from risk_dagster.defs.resources import (
     LakeResource,
@@ -64,7 +65,7 @@ def score_day(lake_root, lake, day: dt.date) -> tuple[pd.DataFrame, dict]:
 
 def _risk_scores(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
     started, dates, frames, notes = time.perf_counter(), partition_dates(context), [], {}
-    for day in dates:
+    for day in progress.track(dates, "risk_scores", "dates"):
         scores, notes = score_day(lake.root, lake.lake, day)
         frames.append(scores)
         write_dates(lake.lake, "risk_scores", scores, [day])
@@ -93,7 +94,7 @@ def _trade_recommendations(context: dg.AssetExecutionContext, lake: LakeResource
                            notifier: NotifierResource):
     cfg = recommendation_settings.to_config()
     published, counts = [], {}
-    for day in partition_dates(context):
+    for day in progress.track(partition_dates(context), "trade_recommendations", "dates"):
         started = time.perf_counter()
         today = next_session(source.calendar, day)
         scores = lake.lake.read_df("risk_scores", "date", [day.isoformat()])
@@ -118,8 +119,9 @@ def _trade_recommendations(context: dg.AssetExecutionContext, lake: LakeResource
         published.append(str(paths["csv"]))
         counts = summary["counts"]
     yield dg.MaterializeResult(metadata={
-        "published": len(published), "latest_csv": dg.MetadataValue.path(published[-1]),
-        "latest_report": dg.MetadataValue.path(published[-1].replace("recommendations.csv", "report.html")),
+        "published": len(published),
+        **report_links(lake, latest_report=paths["html"], latest_csv=paths["csv"],
+                       live_folder=paths["html"].parent.parent),
         "levels_latest": dg.MetadataValue.json(counts)})
     for name in PUBLISH_CHECKS:
         result = next(c for c in checks if c.name == name)
