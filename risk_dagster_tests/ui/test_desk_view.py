@@ -103,8 +103,7 @@ def test_trade_recommendations_links_its_report(browser, dev_server, demo_lake):
     report = f"{dev_server.reports_url}/live/2024-02-09/report.html"
     assert {report, f"{dev_server.reports_url}/live/2024-02-09/recommendations.csv",
             f"{dev_server.reports_url}/live/"} <= links
-    assert str(demo_lake.data_dir / "live" / "2024-02-09" / "report.html") in browser.find_element(
-        By.TAG_NAME, "body").text  # the path is still there to copy
+    assert "latest_report_path" in browser.find_element(By.TAG_NAME, "body").text  # to copy
     # the link opens the morning's report, served by the report server, charts drawn
     _assert_charts_rendered(browser, report)
     assert browser.title == "Daily risk report 2024-02-09"
@@ -138,7 +137,9 @@ def test_backfill_of_three_dates_from_the_ui_runs_once_and_succeeds(browser, dev
 
     instance = dg.DagsterInstance.from_config(str(demo_lake.data_dir / "dagster_home"))
     before = {b.backfill_id for b in instance.get_backfills()}
-    _open(browser, f"{dev_server.ui_url}/assets/trader_features", "Materialize")
+    # trader_day_panel: its check is cheap (trader_features' point-in-time check recomputes
+    # features, minutes on a loaded 2-core machine)
+    _open(browser, f"{dev_server.ui_url}/assets/trader_day_panel", "Materialize")
     time.sleep(1)  # the welcome dialog may come up late
     _dismiss_welcome(browser)
     browser.find_element(By.XPATH, "//button[starts-with(normalize-space(), 'Materialize')]").click()
@@ -151,14 +152,14 @@ def test_backfill_of_three_dates_from_the_ui_runs_once_and_succeeds(browser, dev
     assert "Backfills all partitions in a single run." in dialog.text
     dialog.find_element(By.XPATH, ".//button[normalize-space()='Launch backfill']").click()
 
-    deadline = time.monotonic() + 300  # the daemon picks the backfill up within 30 s
+    deadline = time.monotonic() + 600  # a ceiling: the daemon picks the backfill up within 30 s
     while True:
         new = [b for b in instance.get_backfills() if b.backfill_id not in before]
         runs = instance.get_runs(filters=dg.RunsFilter(
             tags={"dagster/backfill": new[0].backfill_id})) if new else []
         if runs and runs[0].is_finished:
             break
-        assert time.monotonic() < deadline, f"backfill {new} runs {runs} not done in 300 s"
+        assert time.monotonic() < deadline, f"backfill {new} runs {runs} not done in 600 s"
         time.sleep(1)
     assert len(new) == 1 and len(runs) == 1  # one backfill, as a single run
     run = runs[0]
