@@ -1,7 +1,9 @@
 """The `risk-dagster` command.
 
     risk-dagster demo        run the pipeline end to end on the simulated firm
-    risk-dagster dev         open the Dagster UI (bound to 127.0.0.1 unless --host is given)
+    risk-dagster dev         open the Dagster UI and the report server (bound to 127.0.0.1
+                             unless --host is given); Ctrl-C stops everything it started
+    risk-dagster reports     serve the data directory's reports/ and live/ read-only
     risk-dagster ingest F…   ingest export files and run the pipeline on them (no UI needed)
     risk-dagster simulate    write the simulated firm's PropReports-format CSV exports
 """
@@ -12,7 +14,6 @@ import argparse
 import dataclasses
 import datetime as dt
 import os
-import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -32,9 +33,17 @@ def _parser() -> argparse.ArgumentParser:
                       help=f"first date, YYYY-MM-DD (default {Settings.start_date})")
     demo.add_argument("--end", type=dt.date.fromisoformat,
                       help=f"last date, YYYY-MM-DD (default {Settings.sim_end_date})")
-    dev = sub.add_parser("dev", help="start the Dagster UI")
+    demo.add_argument("--quiet", action="store_true", help="no progress, only the outcome")
+    dev = sub.add_parser("dev", help="start the Dagster UI and the report server")
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--port", default="3000")
+    dev.add_argument("--reports-port", type=int,
+                     help="report server port (default: the port of $RISK_REPORTS_URL, 3001)")
+    dev.add_argument("--no-reports", action="store_true", help="do not start the report server")
+    reports = sub.add_parser("reports", help="serve the reports read-only over HTTP")
+    reports.add_argument("--host", default="127.0.0.1")
+    reports.add_argument("--port", type=int,
+                         help="default: the port of $RISK_REPORTS_URL (3001)")
     ingest = sub.add_parser("ingest", help="ingest export files now")
     ingest.add_argument("files", nargs="+", type=Path)
     ingest.add_argument("--source", required=True,
@@ -51,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("--skip-bad-rows", type=int, default=0, metavar="N",
                         help="land the good rows of a file with up to N bad rows (kept in "
                         "rejected/); default 0: a bad row rejects the file")
+    ingest.add_argument("--quiet", action="store_true", help="no progress, only the outcome")
     sim = sub.add_parser("simulate", help="write simulated PropReports exports")
     sim.add_argument("--out", type=Path, required=True)
     sim.add_argument("--traders", type=int, default=10)
@@ -92,32 +102,82 @@ def _load(settings: Settings):
 def cmd_demo(args) -> int:
     from risk_dagster.pipeline import run_demo
 
+    from risk_dagster.reporting.progress import ProgressDisplay
+
     settings = _settings(args, source="simulator", sim_traders=args.traders,
                          start_date=args.start, sim_end_date=args.end)
     defs, instance = _load(settings)
-    return run_demo(settings, defs, instance)
+    with ProgressDisplay(quiet=args.quiet) as display:
+        return run_demo(settings, defs, instance, display)
+
+
+def _reports_port(settings: Settings, port: int | None) -> int:
+    from urllib.parse import urlsplit
+
+    from risk_dagster.core.settings import DEFAULT_REPORTS_PORT
+
+    return port if port is not None else urlsplit(settings.reports_url).port or DEFAULT_REPORTS_PORT
 
 
 def cmd_dev(args) -> int:
     from risk_dagster.pipeline import prepare_dagster_home
+    from risk_dagster.process_group import run_process_group
+    from risk_dagster.reporting.server import serve_in_thread
 
     settings = _settings(args)
     home = prepare_dagster_home(settings)
+    server = None
+    if not args.no_reports:
+        server, _ = serve_in_thread(settings.data_dir, args.host,
+                                    _reports_port(settings, args.reports_port))
+        host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+        url = f"http://{host}:{server.server_address[1]}"
+        if "RISK_REPORTS_URL" not in os.environ:  # the UI's runs link reports to this server
+            settings = dataclasses.replace(settings, reports_url=url)
+        print(f"Reports: {url}/ (serving {settings.data_dir / 'reports'} and "
+              f"{settings.data_dir / 'live'} read-only)")
     cmd = [sys.executable, "-m", "dagster", "dev", "-m", "risk_dagster.definitions",
            "-h", args.host, "-p", str(args.port)]
     print(f"DAGSTER_HOME={home}\n$ {' '.join(cmd)}", flush=True)
-    # the UI's code server loads the definitions from its environment: hand it these settings
-    return subprocess.call(cmd, env={**os.environ, **to_environ(settings)})
+    try:
+        # the UI's code server loads the definitions from its environment: hand it these
+        # settings; Ctrl-C / SIGTERM stop the whole dagster dev tree
+        return run_process_group(cmd, env={**os.environ, **to_environ(settings)})
+    finally:
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+
+
+def cmd_reports(args) -> int:
+    from risk_dagster.reporting.server import make_server
+
+    settings = _settings(args)
+    server = make_server(settings.data_dir, args.host, _reports_port(settings, args.port))
+    host, port = server.server_address[:2]
+    print(f"Serving {settings.data_dir / 'reports'} and {settings.data_dir / 'live'} read-only "
+          f"at http://{host}:{port}/ (Ctrl-C stops)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
 
 
 def cmd_ingest(args) -> int:
     from risk_dagster.pipeline import ingest_files
 
+    from risk_dagster.reporting.progress import ProgressDisplay
+
     settings = _settings(args, source="landing", calendar=args.calendar)
     defs, instance = _load(settings)
-    return ingest_files(settings, defs, instance, args.files, args.source,
-                        pipeline=not args.ingest_only, account=args.account,
-                        replace=args.replace, skip_bad_rows=args.skip_bad_rows)
+    with ProgressDisplay(quiet=args.quiet) as display:
+        return ingest_files(settings, defs, instance, args.files, args.source,
+                            pipeline=not args.ingest_only, account=args.account,
+                            replace=args.replace, skip_bad_rows=args.skip_bad_rows,
+                            display=display)
 
 
 def cmd_replay(args) -> int:
@@ -152,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("DO_NOT_TRACK", "1")  # Evidently telemetry
     warnings.filterwarnings("ignore", message=".*(beta|preview).*", category=Warning)
     handler = {"demo": cmd_demo, "dev": cmd_dev, "ingest": cmd_ingest,
-               "simulate": cmd_simulate, "replay": cmd_replay}[args.command]
+               "simulate": cmd_simulate, "replay": cmd_replay, "reports": cmd_reports}[args.command]
     return handler(args)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 
 import numpy as np
 import pandas as pd
@@ -53,3 +54,12 @@ def date_assets() -> dict:
     from risk_dagster.defs.partitions import build_date_partitions
 
     return build_date_assets(build_date_partitions(Settings()))
+_FETCHING_TAG = re.compile(r"<(?:script|link|img|iframe|source|embed)\b[^>]*?\b(?:src|href)\s*=\s*"
+                           r"[\"']?([^\"'\s>]+)", re.IGNORECASE)
+PLOTLY_BUNDLE_HEAD = "* plotly.js v"  # the licence header that opens the inlined bundle
+
+
+def fetched_resources(page: str) -> list[str]:
+    """What an HTML page would load besides itself: the src/href of its script, link, img,
+    iframe, source and embed tags (``data:`` URIs excluded). Empty for a self-contained page."""
+    return [u for u in _FETCHING_TAG.findall(page) if not u.lower().startswith("data:")]

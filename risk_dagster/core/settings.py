@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_CALENDAR = "XNYS"
+DEFAULT_REPORTS_PORT = 3001  # beside the Dagster UI's 3000
 CALENDAR_24_7 = "24/7"
 
 
@@ -36,6 +37,8 @@ class Settings:
     log_level: console log level of runs started by the CLI (every event stays in the run log).
     dask_scheduler: address of a Dask scheduler (``tcp://host:8786``) to train traders on;
         None trains them in a local process pool (``RISK_DASK_SCHEDULER``).
+    reports_url: where the report server (``risk-dagster reports``, started by ``risk-dagster
+        dev``) serves ``<data>/reports`` and ``<data>/live``; asset metadata links reports there.
     """
 
     data_dir: Path = Path("data")
@@ -51,6 +54,7 @@ class Settings:
     webhook_url: str | None = None
     log_level: str = "WARNING"
     dask_scheduler: str | None = None
+    reports_url: str = f"http://127.0.0.1:{DEFAULT_REPORTS_PORT}"
 
     @property
     def is_24_7(self) -> bool:
@@ -79,6 +83,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         webhook_url=env.get("RISK_WEBHOOK_URL") or None,
         log_level=env.get("RISK_LOG_LEVEL", base.log_level),
         dask_scheduler=env.get("RISK_DASK_SCHEDULER") or base.dask_scheduler,
+        reports_url=env.get("RISK_REPORTS_URL", base.reports_url),
     )
 
 
@@ -97,6 +102,7 @@ def to_environ(settings: Settings) -> dict[str, str]:
         "RISK_SIM_CHANGES": ",".join(settings.sim_changes),
         "RISK_NOTIFY": "1" if settings.notify else "0",
         "RISK_LOG_LEVEL": settings.log_level,
+        "RISK_REPORTS_URL": settings.reports_url,
     }
     if settings.dask_scheduler:
         env["RISK_DASK_SCHEDULER"] = settings.dask_scheduler

@@ -43,7 +43,7 @@ def build_resources(settings: Settings) -> dict:
     """Every resource, chosen from the settings in this one place."""
     data_dir = str(settings.data_dir)
     return {
-        "lake": LakeResource(data_dir=data_dir),
+        "lake": LakeResource(data_dir=data_dir, reports_url=settings.reports_url),
         "source": TradeSource(
             kind=settings.source, data_dir=data_dir, calendar=settings.calendar,
             sim_traders=settings.sim_traders, sim_seed=settings.sim_seed,

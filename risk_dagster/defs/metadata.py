@@ -6,6 +6,7 @@ import dagster as dg
 import pandas as pd
 
 from risk_dagster.core.schemas import TableSchema
+from risk_dagster.reporting.links import report_url
 
 
 def column_schema(schema: TableSchema) -> dg.TableSchema:
@@ -85,3 +86,24 @@ def catalog_table(catalog: pd.DataFrame) -> dg.MetadataValue:
         records=[dg.TableRecord({k: str(v) for k, v in row.items()})
                  for row in catalog.to_dict("records")],
         schema=dg.TableSchema(columns=[dg.TableColumn(c, "string") for c in catalog.columns]))
+
+
+def report_links(lake, **paths) -> dict[str, dg.MetadataValue]:
+    """Metadata linking reports: for each ``key=path`` (a file or folder under ``<data>/reports``
+    or ``<data>/live``), ``key`` is a URL on the report server (a link in the UI) and
+    ``key_path`` the path on disk (copied). ``lake``: a LakeResource (its ``root`` and
+    ``reports_url``); without a ``reports_url``, ``key`` is the path."""
+    out: dict[str, dg.MetadataValue] = {}
+    for key, path in paths.items():
+        if lake.reports_url:
+            out[key] = dg.MetadataValue.url(report_url(lake.reports_url, lake.root, path))
+            out[f"{key}_path"] = dg.MetadataValue.path(str(path))
+        else:
+            out[key] = dg.MetadataValue.path(str(path))
+    return out
+
+
+def markdown_link(text: str, url: str) -> str:
+    """A Markdown link whose text cannot break the table it sits in."""
+    safe = str(text).replace("\\", "").replace("[", "(").replace("]", ")").replace("|", "/")
+    return f"[{safe}]({url})"

@@ -22,9 +22,11 @@ _NOTIFIER = Notifier()
 
 
 class LakeResource(dg.ConfigurableResource):
-    """The Parquet lake under the data directory."""
+    """The Parquet lake under the data directory. ``reports_url``: the report server's base URL
+    (``Settings.reports_url``); None: report metadata carries paths only."""
 
     data_dir: str
+    reports_url: str | None = None
 
     @property
     def root(self) -> Path:

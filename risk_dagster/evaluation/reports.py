@@ -1,8 +1,7 @@
 """Evaluation reports: JSON (everything), Markdown (tables) and HTML (Plotly charts).
 
-The HTML loads plotly.js from the Plotly CDN by default (one <script src> tag, about 20 KB per
-report instead of ~4.5 MB): writing needs no network, viewing the charts does. Pass
-``embed_plotlyjs=True`` for a self-contained, offline-viewable file.
+The HTML embeds plotly.js once (~4.6 MB per file) so that it opens offline and on its own, copied
+anywhere or sent by mail; its later charts reuse that copy.
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ import plotly.io as pio
 from risk_dagster.evaluation import charts
 from risk_dagster.evaluation.evaluate import Evaluation
 
+DEFAULT_TITLE = "Out-of-sample evaluation"
 NOTES = [
     "Counterfactual P&L is an upper bound: it assumes P&L scales linearly with size.",
     "Flag threshold of a month: the (1 - flag_budget) quantile of the model's predictions (all "
@@ -105,28 +105,30 @@ def _markdown(evaluation: Evaluation, champions: dict, numbers: dict) -> str:
 
 
 def _html(evaluation: Evaluation, champions: dict, importance: pd.DataFrame | None,
-          embed_plotlyjs: bool) -> str:
+          title: str) -> str:
     figs = [charts.equity_figure(evaluation, evaluation.config.compare_reduction),
             charts.calibration_figure(evaluation)]
     if importance is not None and len(importance):
         figs.append(charts.importance_figure(importance))
     figs.append(charts.trader_table_figure(evaluation.per_trader, champions))
-    first = True if embed_plotlyjs else "cdn"
-    divs = [pio.to_html(f, include_plotlyjs=first if i == 0 else False, full_html=False)
-            for i, f in enumerate(figs)]
+    # plotly.js inlined in the first chart only: the page needs no network and no other file
+    divs = [pio.to_html(f, include_plotlyjs=i == 0, full_html=False) for i, f in enumerate(figs)]
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in NOTES)
     missing = "" if importance is not None and len(importance) else (
         "<p>Feature importance: not provided.</p>")
-    return ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>Out-of-sample evaluation"
-            f"</title></head><body><h1>Out-of-sample evaluation</h1><ul>{notes}</ul>{missing}"
+    title = html.escape(title)
+    return ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>"
+            f"{title}</title></head><body><h1>{title}</h1><ul>{notes}</ul>{missing}"
             + "".join(divs) + "</body></html>")
 
 
 def write_reports(evaluation: Evaluation, out_dir: str | Path,
                   importance: pd.DataFrame | pd.Series | None = None,
-                  champions: dict | None = None, embed_plotlyjs: bool = False) -> dict:
+                  champions: dict | None = None, title: str = DEFAULT_TITLE) -> dict:
     """Write ``evaluation.json``, ``evaluation.md`` and ``evaluation.html`` into ``out_dir``.
 
+    ``title``: the HTML page's title and heading (say which evaluation it is, so that two open
+    reports can be told apart).
     ``importance``: optional frame ``feature, importance`` (any extra columns, e.g. model or
     trader, are averaged over) or a Series indexed by feature name. Returns
     ``{"paths": {"json", "markdown", "html"}: Path, "key_numbers": flat dict}``.
@@ -147,5 +149,5 @@ def write_reports(evaluation: Evaluation, out_dir: str | Path,
              "html": out / "evaluation.html"}
     paths["json"].write_text(json.dumps(payload, indent=1, allow_nan=False))
     paths["markdown"].write_text(_markdown(evaluation, champions, numbers))
-    paths["html"].write_text(_html(evaluation, champions, importance, embed_plotlyjs))
+    paths["html"].write_text(_html(evaluation, champions, importance, title))
     return {"paths": paths, "key_numbers": numbers}

@@ -299,10 +299,15 @@ def save_drift_html(reference: pd.DataFrame, current: pd.DataFrame, features: li
                             min(cfg.min_current_rows, len(rows)))
     ks_pvalues(reference, rows, cols, engine="evidently", html_path=path)
     path = Path(path)
+    # Evidently's page inlines its scripts and font but has no title: name the trader and date
+    trader = str(rows["trader_id"].iloc[-1]) if "trader_id" in rows and len(rows) else ""
+    day = str(pd.Timestamp(rows["trade_date"].max()).date()) if "trade_date" in rows and len(
+        rows) else ""
+    page = path.read_text(encoding="utf-8").replace(
+        "<head>", f"<head><title>Drift report {html.escape(trader)} {day}</title>", 1)
     if result is not None:
-        page = path.read_text(encoding="utf-8")
-        path.write_text(page.replace("<body>", "<body>" + decision_html(result, cfg), 1),
-                        encoding="utf-8")
+        page = page.replace("<body>", "<body>" + decision_html(result, cfg), 1)
+    path.write_text(page, encoding="utf-8")
     return path
 
 

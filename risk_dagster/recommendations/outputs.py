@@ -31,12 +31,11 @@ from typing import Any
 import duckdb
 import numpy as np
 import pandas as pd
-from plotly.offline import get_plotlyjs
 
 from risk_dagster.core.lake import PART_FILE, Lake
 from risk_dagster.recommendations.audit import json_safe
 from risk_dagster.recommendations.config import LEVEL_RANK
-from risk_dagster.recommendations.daily_report import PLOTLY_JS, daily_report_html
+from risk_dagster.recommendations.daily_report import daily_report_html
 from risk_dagster.recommendations.schema import RECOMMENDATIONS
 from risk_dagster.recommendations.scores import as_date
 
@@ -149,9 +148,6 @@ def write_live_outputs(data_dir: str | os.PathLike[str], today: dt.date, recs: p
         "monitoring": _dumps(monitoring),
     }
     paths = {key: _write_atomic(folder / FILE_NAMES[key], text) for key, text in texts.items()}
-    shared_js = folder.parent / PLOTLY_JS  # the report's charts load it offline
-    if not shared_js.exists():
-        _write_atomic(shared_js, get_plotlyjs())
     for stale in folder.iterdir():
         if stale.is_file() and stale.name not in FILE_NAMES.values():
             stale.unlink(missing_ok=True)

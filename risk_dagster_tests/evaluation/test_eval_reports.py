@@ -7,6 +7,7 @@ from risk_dagster.evaluation.charts import calibration_curve
 from risk_dagster.evaluation.config import EvaluationConfig
 from risk_dagster.evaluation.evaluate import evaluate
 from risk_dagster.evaluation.reports import write_reports
+from risk_dagster_tests.factories import PLOTLY_BUNDLE_HEAD, fetched_resources
 
 
 def test_calibration_curve_bins():
@@ -34,11 +35,12 @@ def test_write_reports(synthetic, tmp_path):
     assert sum(v for k, v in out["key_numbers"].items() if k.startswith("champions_")) == 4
     page = paths["html"].read_text()
     assert page.count('class="plotly-graph-div"') == 4
-    assert page.count('src="https://cdn.plot.ly/plotly-') == 1  # one CDN script, fetched on view
+    assert fetched_resources(page) == []  # offline and on its own: nothing to fetch
+    assert page.count(PLOTLY_BUNDLE_HEAD) == 1  # plotly.js inlined once, shared by the 4 charts
     for title in ("Equity curves", "Calibration (reliability) curve", "Feature importance",
                   "Per-trader out-of-sample metrics", "loss_streak"):
         assert title in page
-    assert paths["html"].stat().st_size < 1_000_000
+    assert 4_000_000 < paths["html"].stat().st_size < 6_000_000  # the bundle is ~4.6 MB
     md = paths["markdown"].read_text()
     assert "## Champions" in md and "upper bound" in md and "| T0001 |" in md
     assert "| n_rows | 4,800 |" in md  # 4 models x 4 traders x 300 days
@@ -55,9 +57,14 @@ def test_write_reports_without_importance_or_with_series(synthetic, tmp_path):
     assert page.count('class="plotly-graph-div"') == 4 and "size_ratio_21d" in page
 
 
-def test_embedded_plotlyjs_is_self_contained(synthetic, tmp_path):
+def test_title_names_the_report(synthetic, tmp_path):
     preds, labels, _ = synthetic
     ev = evaluate(preds[preds["trader_id"] == "T0001"], labels,
                   cfg=EvaluationConfig(bootstrap_samples=5))
-    page = write_reports(ev, tmp_path, embed_plotlyjs=True)["paths"]["html"].read_text()
-    assert 'src="https://cdn.plot.ly' not in page and len(page) > 1_000_000
+    page = write_reports(ev, tmp_path / "a")["paths"]["html"].read_text()
+    assert "<title>Out-of-sample evaluation</title>" in page
+    page = write_reports(ev, tmp_path / "b", title="Champions vs rules <T0001>")["paths"][
+        "html"].read_text()
+    assert "<title>Champions vs rules &lt;T0001&gt;</title>" in page
+    assert "<h1>Champions vs rules &lt;T0001&gt;</h1>" in page
+    assert fetched_resources(page) == [] and page.count(PLOTLY_BUNDLE_HEAD) == 1

@@ -8,6 +8,7 @@ import pytest
 from risk_dagster.monitoring import MonitoringConfig, drift_scores
 from risk_dagster.monitoring.drift import save_drift_html
 from risk_dagster.monitoring.behaviour import fit_baseline, shift_tests, state_matrix
+from risk_dagster_tests.factories import fetched_resources
 
 WINDOWS = (5, 20)
 
@@ -146,6 +147,10 @@ def test_an_early_alarm_gets_an_evidently_report_on_the_rows_there_are(tmp_path)
     # our decision heads the page, before Evidently's raw 0.05 verdicts
     head = html[: html.index("</section>")]
     assert "T0001 &mdash; DRIFT" in head and "avg_order_notional_d0 (shift 5d, +" in head
+    # on its own offline: Evidently inlines its scripts; the title names trader and last date
+    assert fetched_resources(html) == []
+    last = str(cur.head(5)["trade_date"].max())[:10]
+    assert f"<title>Drift report T0001 {last}</title>" in html
 
 
 def test_ks_covers_the_champions_own_recent_features_only():

@@ -11,6 +11,7 @@ import pytest
 from risk_dagster.recommendations.daily_report import (
     daily_report_html, firm_pnl_drawdown, level_changes, risk_score_matrix,
 )
+from risk_dagster_tests.factories import PLOTLY_BUNDLE_HEAD, fetched_resources
 
 from .conftest import TODAY, Inputs
 
@@ -94,7 +95,9 @@ def test_report_has_header_sections_charts_and_escaped_text(morning):
     assert "Kill-switch events" in head and "T0003" in head
     assert "lost $7,000 on the last session, above the $5,000 kill switch" in head
     assert 'id="risk-heatmap"' in page and 'id="firm-pnl"' in page
-    assert page.count('src="../plotly.min.js"') == 1 and "cdn.plot.ly" not in page  # offline
+    assert fetched_resources(page) == []  # offline and on its own, copied anywhere
+    assert page.count(PLOTLY_BUNDLE_HEAD) == 1  # plotly.js inlined once for both charts
+    assert "<title>Daily risk report 2024-03-05</title>" in page
     top = page.split("<h2>Top risks</h2>")[1].split("<h2>")[0]
     assert top.index("T0003") < top.index("T0001")
     changes = page.split("Changes since the previous morning</h2>")[1].split("<h2>")[0]

@@ -119,7 +119,7 @@ def test_rerun_replaces_the_date_and_leaves_other_dates(inputs: Inputs, tmp_path
     assert {k: p.read_bytes() for k, p in old.items()} == old_bytes
     assert {k: p.stat().st_mtime_ns for k, p in old.items()} == old_mtimes
     assert sorted(p.name for p in (tmp_path / "live").iterdir()) == [
-        "2024-03-04", "2024-03-05", "plotly.min.js"]  # one shared copy of plotly.js
+        "2024-03-04", "2024-03-05"]  # each report carries its own plotly.js
 
 
 def test_report_takes_previous_morning_from_the_history_store(inputs: Inputs, tmp_path):

@@ -19,6 +19,7 @@ from risk_dagster.defs.metadata import (
     markdown_table,
     per_partition_results,
     report_link,
+    report_links,
 )
 from risk_dagster.defs.partitions import single_run, trader_partitions
 from risk_dagster.defs.resources import EvaluationSettings, LakeResource, ModelSettings
@@ -158,13 +159,17 @@ def model_evaluation(context: dg.AssetExecutionContext, lake: LakeResource,
     as_of = max(predictions["trade_date"])
     out_dir = report_dir(lake.root, "model_evaluation", as_of, context.run_id)
     report = write_reports(evaluation, out_dir, importance=champion_importance(champions),
-                           champions=champions, embed_plotlyjs=True)  # weekly: self-contained
+                           champions=champions,
+                           title=f"Model evaluation, every candidate (as of {as_of})")
     champion_numbers = _champion_numbers(predictions, labels, truth, champions, cfg, out_dir)
     common.update(_var_metadata(var_numbers, out_dir))
     write_latest(lake.root, "model_evaluation", out_dir, as_of=as_of, run_id=context.run_id)
     lake.lake.write_table("model_evaluation", evaluation.per_trader)
-    return dg.MaterializeResult(metadata=evaluation_metadata(
-        common, report, champion_numbers, as_of, out_dir))
+    champions_html = out_dir / "champions" / "evaluation.html"
+    links = report_links(lake, report=report["paths"]["html"], reports_folder=out_dir,
+                         **({"champions_report": champions_html} if champions_html.exists() else {}))
+    return dg.MaterializeResult(metadata={
+        **evaluation_metadata(common, report, champion_numbers, as_of, out_dir), **links})
 
 
 def _champions_metadata(champions: dict) -> dict:
@@ -231,7 +236,8 @@ def _champion_numbers(predictions, labels, truth, champions, cfg, out_dir: Path)
     """Firm-wide out-of-sample figures of the champions against the rules baseline. The
     champion was picked on these same rows, so its figures are slightly optimistic."""
     evaluation = evaluate(champion_predictions(predictions, champions), labels, truth, cfg)
-    report = write_reports(evaluation, out_dir / "champions")
+    report = write_reports(evaluation, out_dir / "champions",
+                           title=f"Model evaluation, champions vs rules (labels to {_as_of(labels)})")
     numbers = report["key_numbers"]
     keep = ("champion_auc", "champion_brier", "champion_oracle_auc", "champion_oracle_capture",
             "champion_net_benefit_usd", "rules_auc", "rules_net_benefit_usd")
@@ -276,6 +282,12 @@ def _var_metadata(numbers: dict, out_dir: Path) -> dict:
         "var_calibrated_rows": int(cal["var_n"]),
         "var_per_trader": markdown_table(per.round(4), max_rows=60),
         "var_calibration_json": dg.MetadataValue.path(str(path))}
+
+
+def _as_of(labels: pd.DataFrame) -> str:
+    """The last trade date with a complete label (the evaluation's data as-of date)."""
+    complete = labels.loc[labels["label_status"] == "complete", "trade_date"]
+    return str(pd.Timestamp(complete.max()).date()) if len(complete) else "none"
 
 
 def _traders(lake) -> list[str]:

@@ -8,13 +8,15 @@ far under Dagster's ~100k limit, and a daily check is what detects a change with
 import dagster as dg
 import pandas as pd
 
+from risk_dagster.core import progress
 from risk_dagster.core.tables import read_feature_history, write_dates
-from risk_dagster.defs.metadata import markdown_table
+from risk_dagster.defs.metadata import markdown_link, markdown_table, report_links
 from risk_dagster.defs.partitions import partition_dates, single_run
 from risk_dagster.defs.resources import LakeResource, MonitoringSettings, TradeSource
 from risk_dagster.models.fleet import MODELS_DIR
 from risk_dagster.monitoring.champions import (DriftCache, champion_drift_report,
                                                empty_drift_report, last_drift_retrains)
+from risk_dagster.reporting.links import report_url
 
 REPORTS_DIR = "reports"
 
@@ -29,7 +31,7 @@ def _drift_report(context: dg.AssetExecutionContext, lake: LakeResource, source:
     history = read_feature_history(lake.lake, max(dates), since=min(dates))
     frames, cache = [], DriftCache()  # champions and reference calibrations, for every date
     skipped: dict[str, str] = {}  # date -> why nothing was checked on it
-    for day in dates:
+    for day in progress.track(dates, "drift_report", "dates"):
         html_dir = lake.root / REPORTS_DIR / "drift" / day.isoformat()
         try:
             report = champion_drift_report(history[history["trade_date"] <= day], labels, day,
@@ -76,10 +78,21 @@ def drift_metadata(frames: list[pd.DataFrame], skipped: dict[str, str], lake: La
         "skipped_dates": dg.MetadataValue.json(skipped),
         "traders_not_drift_tested": markdown_table(untested[["trader_id", "status",
                                                              "skip_reason"]]),
-        "flagged": markdown_table(flagged[["trader_id", "retrain_reason", "retrain_detail",
-                                           "report_html"]]),
+        "flagged": markdown_table(_with_report_links(
+            flagged[["trader_id", "retrain_reason", "retrain_detail", "report_html"]], lake)),
         "per_trader": markdown_table(_per_trader(checked)),
-        "reports_dir": dg.MetadataValue.path(str(lake.root / REPORTS_DIR / "drift"))}
+        **report_links(lake, reports_dir=lake.root / REPORTS_DIR / "drift")}
+
+
+def _with_report_links(flagged: pd.DataFrame, lake: LakeResource) -> pd.DataFrame:
+    """The flagged table with each Evidently report as a link on the report server (when one is
+    configured), else as its path."""
+    if not lake.reports_url:
+        return flagged
+    links = [markdown_link(f"{t} drift report", report_url(lake.reports_url, lake.root, p))
+             if isinstance(p, str) and p else "" for t, p in zip(flagged["trader_id"],
+                                                               flagged["report_html"])]
+    return flagged.assign(report_html=links)
 
 
 def _per_trader(checked: pd.DataFrame, top: int = 25):

@@ -12,6 +12,7 @@ import time
 import dagster as dg
 import pandas as pd
 
+from risk_dagster.core import progress
 from risk_dagster.core.calendar import sessions
 from risk_dagster.core.tables import (
     read_end_balances,
@@ -25,6 +26,7 @@ from risk_dagster.defs.metadata import (
     desk_table,
     per_partition_results,
     report_link,
+    report_links,
     shown_note,
 )
 from risk_dagster.defs.partitions import partition_dates, single_run
@@ -81,7 +83,7 @@ def score_day(lake_root, lake, day: dt.date) -> tuple[pd.DataFrame, dict]:
 
 def _risk_scores(context: dg.AssetExecutionContext, lake: LakeResource):
     started, dates, per_date, rows = time.perf_counter(), partition_dates(context), {}, 0
-    for day in dates:
+    for day in progress.track(dates, "risk_scores", "dates"):
         scores, notes = score_day(lake.root, lake.lake, day)
         write_dates(lake.lake, "risk_scores", scores, [day])
         per_date[day.isoformat()] = _scores_metadata(lake, scores, notes)
@@ -145,7 +147,7 @@ def _trade_recommendations(context: dg.AssetExecutionContext, lake: LakeResource
                            notifier: NotifierResource):
     cfg = recommendation_settings.to_config()
     per_date: dict[str, dict] = {}
-    for day in partition_dates(context):
+    for day in progress.track(partition_dates(context), "trade_recommendations", "dates"):
         started = time.perf_counter()
         today = next_session(source.calendar, day)
         scores = lake.lake.read_df("risk_scores", "date", [day.isoformat()])
@@ -171,6 +173,8 @@ def _trade_recommendations(context: dg.AssetExecutionContext, lake: LakeResource
         paths = write_live_outputs(lake.root, today, recs, summary, audit, monitoring, pnl_history=pnl)
         per_date[day.isoformat()] = {
             **_recommendations_metadata(today, recs, summary, paths),
+            **report_links(lake, latest_report=paths["html"], latest_csv=paths["csv"],
+                           live_folder=paths["html"].parent.parent),
             "capital_sources": dg.MetadataValue.json(
                 {str(k): int(v) for k, v in recs["capital_source"].value_counts().items()})}
     yield from per_partition_results(context.asset_key, context.partition_keys,
