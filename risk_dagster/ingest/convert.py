@@ -141,13 +141,7 @@ def text(raw: RawTable, col: str, *, required: bool = True) -> pa.Array:
 
 def trader_ids(raw: RawTable, col: str) -> pa.Array:
     """Validated trader ids of ``col`` (only the distinct values are checked, so this is cheap)."""
-    s = text(raw, col)
-    for value in pc.unique(s).to_pylist():
-        try:
-            validate_trader_id(value)
-        except InvalidTraderId as exc:
-            raise raw.error(_first(pc.equal(s, value)), col, str(exc)) from None
-    return s
+    return _validated(raw, col, text(raw, col))
 
 
 def accounts(raw: RawTable, col: str | None, account: str | None) -> pa.Array:
