@@ -93,9 +93,10 @@ def test_instance_lock_is_exclusive_across_processes(tmp_path):
     assert state() == "free"
 
 
-def _ingest(data_dir: Path, path: Path) -> subprocess.Popen:
+def _ingest(data_dir: Path, path: Path, extra_env: dict | None = None) -> subprocess.Popen:
+    # the developer's own RISK_*/DAGSTER_HOME left out; the test's profile (extra_env) put in
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RISK_", "DAGSTER_HOME"))}
-    env["PYTHONPATH"] = str(ROOT)
+    env.update(extra_env or {}, PYTHONPATH=str(ROOT))
     return subprocess.Popen(
         [sys.executable, "-m", "risk_dagster.cli", "--data-dir", str(data_dir), "ingest",
          str(path), "--source", "propreports", "--ingest-only"],
@@ -104,13 +105,7 @@ def _ingest(data_dir: Path, path: Path) -> subprocess.Popen:
 
 def run_two_ingests(data_dir: Path, files: list[Path], extra_env: dict | None = None) -> list[str]:
     """Start ``risk-dagster ingest --ingest-only`` on each file at once; their outputs."""
-    saved = dict(os.environ)
-    os.environ.update(extra_env or {})
-    try:
-        procs = [_ingest(data_dir, f) for f in files]
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    procs = [_ingest(data_dir, f, extra_env) for f in files]
     outs = [p.communicate(timeout=600)[0] for p in procs]
     for p, out in zip(procs, outs):
         assert p.returncode == 0, out[-3000:]
