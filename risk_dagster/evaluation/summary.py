@@ -111,3 +111,33 @@ def champion_table(champions: dict[str, dict]) -> pd.DataFrame:
             "why": str(decision.get("reason") or ""),
         })
     return pd.DataFrame(rows, columns=[c.name for c in CHAMPION_COLUMNS])
+
+
+def var_figures(raw: dict[str, Any], calibrated: dict[str, Any]) -> dict[str, float | int]:
+    """The VaR backtest as the desk reads it: violation rates in percent of trader-days (two
+    decimals) and Kupiec p-values to three significant digits, before and after calibration.
+
+    ``raw`` / ``calibrated``: ``var_violation_rate`` (0..1), ``kupiec_p`` and ``var_n`` (rows)."""
+    def pct(value) -> float:
+        return round(100 * float(value), 2)
+
+    def p(value) -> float:
+        return float(f"{float(value):.3g}")
+
+    return {"var_violations_raw_pct": pct(raw["var_violation_rate"]),
+            "var_kupiec_p_raw": p(raw["kupiec_p"]),
+            "var_violations_calibrated_pct": pct(calibrated["var_violation_rate"]),
+            "var_kupiec_p_calibrated": p(calibrated["kupiec_p"]),
+            "var_calibrated_rows": int(calibrated["var_n"])}
+
+
+def var_per_trader(per: pd.DataFrame) -> pd.DataFrame:
+    """Per-trader violation rates (``var_violation_rate_raw`` / ``_calibrated``, 0..1) as
+    percent with two decimals and Kupiec p to three significant digits, for the desk table."""
+    out = per.copy()
+    for col in ("var_violation_rate_raw", "var_violation_rate_calibrated"):
+        if col in out:
+            out[col.replace("var_violation_rate", "violations_pct")] = (100 * out.pop(col)).round(2)
+    if "kupiec_p" in out:
+        out["kupiec_p"] = out["kupiec_p"].map(lambda v: float(f"{v:.3g}") if pd.notna(v) else v)
+    return out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pandas as pd
+
 from risk_dagster.evaluation.summary import CHAMPION_COLUMNS, champion_table, headline, key_figures
 
 NUMBERS = {"champion_auc": 0.7393643876181697, "champion_brier": 0.0812345678,
@@ -51,3 +53,30 @@ def test_champion_table_one_row_per_trader_with_its_figures():
     assert table.loc[1, "candidates passed"] == "0 of 2" and table.loc[1, "benefit USD"] == -10
     assert table.loc[2, "champion"] == "built-in rules baseline"
     assert table.loc[2, "candidates passed"] == "none evaluated"
+
+
+def test_var_figures_read_as_percent_and_three_digit_p():
+    from risk_dagster.evaluation.summary import var_figures
+
+    raw = {"var_violation_rate": 0.069512345, "kupiec_p": 2.5123e-20, "var_n": 17543}
+    cal = {"var_violation_rate": 0.0521987, "kupiec_p": 0.2734567, "var_n": 15012}
+    assert var_figures(raw, cal) == {
+        "var_violations_raw_pct": 6.95, "var_kupiec_p_raw": 2.51e-20,
+        "var_violations_calibrated_pct": 5.22, "var_kupiec_p_calibrated": 0.273,
+        "var_calibrated_rows": 15012}
+
+
+def test_var_per_trader_rounds_rates_and_p():
+    from risk_dagster.evaluation.summary import var_per_trader
+
+    per = pd.DataFrame({"trader_id": ["T0001", "T0002"], "var_n_raw": [300, 250],
+                        "var_violation_rate_raw": [0.0733333, 0.04],
+                        "var_n_calibrated": [280, 230],
+                        "var_violation_rate_calibrated": [0.0535714, 0.0391304],
+                        "kupiec_p": [0.79812, float("nan")]})
+    out = var_per_trader(per)
+    assert list(out.columns) == ["trader_id", "var_n_raw", "var_n_calibrated", "kupiec_p",
+                                 "violations_pct_raw", "violations_pct_calibrated"]
+    assert out["violations_pct_raw"].tolist() == [7.33, 4.0]
+    assert out["violations_pct_calibrated"].tolist() == [5.36, 3.91]
+    assert out["kupiec_p"].iloc[0] == 0.798 and pd.isna(out["kupiec_p"].iloc[1])

@@ -30,7 +30,8 @@ from risk_dagster.evaluation import (
 )
 from risk_dagster.evaluation.var_calibration import (VarCalibrationConfig, serving_scales,
                                                      violation_report, walk_forward_scales)
-from risk_dagster.evaluation.summary import CHAMPION_COLUMNS, champion_table, headline, key_figures
+from risk_dagster.evaluation.summary import (CHAMPION_COLUMNS, champion_table, headline, key_figures,
+                                             var_figures, var_per_trader)
 from risk_dagster.models import list_versions, read_champion, write_champion
 from risk_dagster.models.config import POOLED
 from risk_dagster.models.fleet import (
@@ -275,12 +276,8 @@ def _var_metadata(numbers: dict, out_dir: Path) -> dict:
                               default=float))
     tmp.replace(path)
     return {
-        "var_violation_rate_raw": float(raw["var_violation_rate"]),
-        "var_kupiec_p_raw": float(raw["kupiec_p"]),
-        "var_violation_rate_calibrated": float(cal["var_violation_rate"]),
-        "var_kupiec_p_calibrated": float(cal["kupiec_p"]),
-        "var_calibrated_rows": int(cal["var_n"]),
-        "var_per_trader": markdown_table(per.round(4), max_rows=60),
+        **var_figures(raw, cal),
+        "var_per_trader": markdown_table(var_per_trader(per), max_rows=60),
         "var_calibration_json": dg.MetadataValue.path(str(path))}
 
 
