@@ -108,7 +108,8 @@ def main() -> None:
 
     settings = Settings(data_dir=root, source="simulator", sim_traders=a.traders,
                         start_date=dt.date.fromisoformat(a.start),
-                        sim_end_date=dt.date.fromisoformat(a.last))
+                        sim_end_date=dt.date.fromisoformat(a.last),
+                        scoring_start_date=dt.date.fromisoformat(a.first))
     prepare_dagster_home(settings)
     defs = build_defs(settings)
     resources = dict(defs.resources)

@@ -186,11 +186,12 @@ def cmd_replay(args) -> int:
     first, last = dt.date.fromisoformat(args.first), dt.date.fromisoformat(args.last)
     start = dt.date.fromisoformat(args.start) if args.start else None
     if args.landed:
-        settings = _settings(args, source="landing", start_date=start)
+        settings = _settings(args, source="landing", start_date=start, scoring_start_date=first)
     else:
         changes = tuple(c for c in (args.changes or "").split(",") if c) or None
         settings = _settings(args, source="simulator", sim_traders=args.traders,
-                             start_date=start, sim_end_date=last, sim_changes=changes)
+                             start_date=start, sim_end_date=last, sim_changes=changes,
+                             scoring_start_date=first)
     defs, instance = _load(settings)
     return run_replay(settings, defs, instance, first, last)
 

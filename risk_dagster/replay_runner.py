@@ -10,9 +10,11 @@ Per tick (07:30 exchange time on weekdays):
 1. the weekly training schedule's ticks since the previous morning (Sunday 18:00 New York) ->
    ``weekly_training_job`` over every trader;
 2. ``daily_scoring_schedule`` -> ``morning_job`` for the latest complete session (that day's data
-   arrives: the simulated day, or the landed files of that date; features, labels, scores,
-   recommendations, drift), or a skip with its reason (an exchange holiday);
+   arrives: the simulated day, or the landed files of that date; features, labels, drift), or a
+   skip with its reason (an exchange holiday);
 3. ``labels_refresh_schedule`` -> ``labels_job`` (yesterday's labels complete);
+   its success -> ``morning_scoring_sensor`` -> ``score_date_job`` for that session (scores,
+   recommendations);
 4. ``drift_retrain_sensor`` -> ``retrain_trader_job`` per flagged trader.
 Run keys already launched are not launched again (the daemon's de-duplication). Models are
 trained only on what the lake holds at that moment, i.e. data up to the latest ingested session.
@@ -41,6 +43,7 @@ MORNING_SCHEDULE = "daily_scoring_schedule"
 LABELS_SCHEDULE = "labels_refresh_schedule"
 WEEKLY_SCHEDULE = "weekly_training_schedule"
 RETRAIN_SENSOR = "drift_retrain_sensor"
+SCORING_SENSOR = "morning_scoring_sensor"
 REPLAY_TAG = "risk/replay"
 
 
@@ -94,6 +97,8 @@ class Replay:
         self.labels = defs.resolve_schedule_def(LABELS_SCHEDULE)
         self.weekly = defs.resolve_schedule_def(WEEKLY_SCHEDULE)
         self.sensor = defs.resolve_sensor_def(RETRAIN_SENSOR)
+        self.scoring = defs.resolve_sensor_def(SCORING_SENSOR)
+        self.last_result: dg.ExecuteInProcessResult | None = None
         self.as_of: str | None = None  # the latest session whose data the lake holds
 
     # -- bookkeeping -------------------------------------------------------------------------
@@ -117,6 +122,7 @@ class Replay:
         started = time.perf_counter()
         result = _execute(self.defs, self.instance, job, partition_key=partition_key, tags=tags,
                           level=self.settings.log_level)
+        self.last_result = result
         seconds = round(time.perf_counter() - started, 1)
         self._event("run", job=job, reason=reason, partition=partition_key, run_id=result.run_id,
                     success=result.success, seconds=seconds, as_of=self.as_of)
@@ -190,6 +196,22 @@ class Replay:
             self._run("retrain_trader_job", f"drift retrain ({tags.get('risk/retrain_reason')})",
                       partition_key=request.partition_key, tags=tags, run_key=request.run_key)
 
+    def _score(self) -> None:
+        """morning_scoring_sensor on the morning run that just succeeded, and the scoring run it
+        requests (the daemon does this when the run's success event is written)."""
+        result = self.last_result
+        ctx = dg.build_run_status_sensor_context(
+            sensor_name=SCORING_SENSOR, dagster_event=result.get_run_success_event(),
+            dagster_instance=self.instance, dagster_run=result.dagster_run,
+            repository_def=self.defs.get_repository_def())
+        out = self.scoring(ctx)
+        if isinstance(out, dg.SkipReason):
+            self._event("skipped", job="score_date_job", date=result.dagster_run.tags.get(
+                "dagster/partition"), reason=out.skip_message)
+            return
+        self._run("score_date_job", "scores and recommendations", partition_key=out.partition_key,
+                  tags=out.tags, run_key=out.run_key)
+
     def _alarms(self, day: str) -> None:
         from risk_dagster.core.lake import Lake
 
@@ -229,6 +251,8 @@ class Replay:
                 self.log(f"{tick:%Y-%m-%d %a}: session {key}")
                 ok = self._run("morning_job", "morning run", partition_key=key,
                                tags=requests[0].tags, run_key=requests[0].run_key)
+                if ok:
+                    self._score()
                 self._event("morning", at=tick.isoformat(), date=key, success=ok)
                 for req in self._schedule_requests(self.labels, tick)[0]:
                     self._run("labels_job", "labels refresh", tags=req.tags, run_key=req.run_key)
@@ -259,6 +283,10 @@ def run_replay(settings: Settings, defs: dg.Definitions, instance: dg.DagsterIns
     materialize the replay report; prints where it is and its headline figures."""
     if not settings.start_date < first <= last:
         raise ValueError(f"need start ({settings.start_date}) < --from ({first}) <= --to ({last})")
+    scored_from = defs.resolve_job_def("score_date_job").partitions_def.start.date()
+    if scored_from > first:
+        raise ValueError(f"the scoring partitions start at {scored_from}, after --from ({first}): "
+                         f"build the definitions with scoring_start_date={first}")
     replay = Replay(settings, defs, instance, first, last, replay_params(settings, first, last))
     if replay.progress.last_tick:
         print(f"resuming after the morning of {replay.progress.last_tick[:10]}", flush=True)

@@ -26,6 +26,11 @@ class Settings:
     data_dir: root of the Parquet lake, the inbox and the Dagster instance.
     calendar: an exchange-calendars code (``XNYS``) or ``24/7`` for venues that never close.
     start_date: first partition of every date-partitioned asset.
+    scoring_start_date: the first session the desk expects scores and recommendations for (the
+        go-live date, ``RISK_SCORING_START``): risk_scores and trade_recommendations have
+        partitions from there on, so a date reads "missing" only if it should have been scored.
+        None: the simulated firm's last session (the one ``demo`` scores), or ``start_date`` for
+        landed exports (every session; set it to your go-live date).
     source: where ``raw_fills``/``raw_totals`` come from: ``simulator`` (the embedded firm) or
         ``landing`` (files dropped in ``<data>/inbox/<source>/`` or pulled from an API).
     instance: the Dagster instance profile: ``local`` (SQLite under DAGSTER_HOME) or ``postgres``
@@ -44,6 +49,7 @@ class Settings:
     data_dir: Path = Path("data")
     calendar: str = DEFAULT_CALENDAR
     start_date: dt.date = dt.date(2024, 1, 2)
+    scoring_start_date: dt.date | None = None
     source: str = "simulator"
     instance: str = "local"
     sim_traders: int = 40
@@ -61,7 +67,7 @@ class Settings:
         return self.calendar == CALENDAR_24_7
 
 
-def _date(value: str | None, default: dt.date) -> dt.date:
+def _date(value: str | None, default: dt.date | None) -> dt.date | None:
     return dt.date.fromisoformat(value) if value else default
 
 
@@ -73,6 +79,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         data_dir=Path(env.get("RISK_DATA_DIR", str(base.data_dir))).expanduser().resolve(),
         calendar=env.get("RISK_CALENDAR", base.calendar),
         start_date=_date(env.get("RISK_START_DATE"), base.start_date),
+        scoring_start_date=_date(env.get("RISK_SCORING_START"), base.scoring_start_date),
         source=env.get("RISK_SOURCE", base.source),
         instance=env.get("RISK_INSTANCE", base.instance),
         sim_traders=int(env.get("RISK_SIM_TRADERS", base.sim_traders)),
@@ -104,6 +111,8 @@ def to_environ(settings: Settings) -> dict[str, str]:
         "RISK_LOG_LEVEL": settings.log_level,
         "RISK_REPORTS_URL": settings.reports_url,
     }
+    if settings.scoring_start_date:
+        env["RISK_SCORING_START"] = settings.scoring_start_date.isoformat()
     if settings.dask_scheduler:
         env["RISK_DASK_SCHEDULER"] = settings.dask_scheduler
     if settings.webhook_url:

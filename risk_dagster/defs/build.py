@@ -24,7 +24,7 @@ from risk_dagster.defs.jobs import (
     score_date_job,
     weekly_training_job,
 )
-from risk_dagster.defs.partitions import build_date_partitions
+from risk_dagster.defs.partitions import build_date_partitions, build_scoring_partitions
 from risk_dagster.defs.resources import (
     EvaluationSettings,
     LakeResource,
@@ -36,7 +36,8 @@ from risk_dagster.defs.resources import (
     TradeSource,
 )
 from risk_dagster.defs.schedules import build_schedules
-from risk_dagster.defs.sensors import build_inbox_sensor, drift_retrain_sensor
+from risk_dagster.defs.sensors import (build_inbox_sensor, build_morning_scoring_sensor,
+                                      drift_retrain_sensor)
 
 
 def build_resources(settings: Settings) -> dict:
@@ -68,7 +69,8 @@ def build_defs(settings: Settings) -> dg.Definitions:
     """The whole code location for ``settings`` (date partitions, schedules and resources follow
     them)."""
     date_partitions = build_date_partitions(settings)
-    dated = build_date_assets(date_partitions)
+    scoring_partitions = build_scoring_partitions(settings, date_partitions)
+    dated = build_date_assets(date_partitions, scoring_partitions)
     return dg.Definitions(
         assets=[*dated.values(), trader_registry, model_assets.pooled_model,
                 model_assets.trader_models, model_assets.model_evaluation, replay_report],
@@ -79,6 +81,7 @@ def build_defs(settings: Settings) -> dg.Definitions:
         jobs=[ingest_job, daily_pipeline_job, labels_job, inbox_ingest_job, weekly_training_job,
               retrain_trader_job, score_date_job, monitoring_job, morning_job, replay_job],
         schedules=build_schedules(settings.calendar, date_partitions),
-        sensors=[build_inbox_sensor(date_partitions), drift_retrain_sensor],
+        sensors=[build_inbox_sensor(date_partitions), drift_retrain_sensor,
+                 build_morning_scoring_sensor(scoring_partitions)],
         resources=build_resources(settings),
     )

@@ -53,9 +53,11 @@ monitoring_job = dg.define_asset_job(
 
 morning_job = dg.define_asset_job(
     "morning_job",
-    selection=dg.AssetSelection.groups("ingest", "features", "recommendations", "monitoring"),
+    selection=dg.AssetSelection.groups("ingest", "features", "monitoring"),
     description="The daily run for the latest complete session: ingest it, update the panel, "
-    "features and labels, score every trader, publish the recommendations, check drift.",
+    "features and labels, check drift. Its success starts score_date_job for the same session "
+    "(morning_scoring_sensor): scores and recommendations have their own partitions, the "
+    "sessions meant to be scored.",
 )
 
 replay_job = dg.define_asset_job(

@@ -22,6 +22,7 @@ DATE_FORMAT = "%Y-%m-%d"
 # Run tags that make one run cover a range of partitions (a single-run backfill).
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
+PARTITION_TAG = "dagster/partition"  # the tag of a one-partition run
 
 
 def build_date_partitions(settings: Settings) -> dg.TimeWindowPartitionsDefinition:
@@ -32,7 +33,12 @@ def build_date_partitions(settings: Settings) -> dg.TimeWindowPartitionsDefiniti
     """
     end = None
     if settings.source == "simulator":
-        end = (settings.sim_end_date + dt.timedelta(days=1)).strftime(DATE_FORMAT)
+        # The end is the start of the window after the last day's: a weekday window runs to the
+        # next weekday, so a firm ending on a Friday keeps its Friday.
+        end_day = settings.sim_end_date + dt.timedelta(days=1)
+        while not settings.is_24_7 and end_day.weekday() >= 5:
+            end_day += dt.timedelta(days=1)
+        end = end_day.strftime(DATE_FORMAT)
     return dg.TimeWindowPartitionsDefinition(
         start=settings.start_date.strftime(DATE_FORMAT),
         end=end,
@@ -40,6 +46,26 @@ def build_date_partitions(settings: Settings) -> dg.TimeWindowPartitionsDefiniti
         fmt=DATE_FORMAT,
         timezone="UTC",
     )
+
+
+def build_scoring_partitions(settings: Settings,
+                             date_partitions: dg.TimeWindowPartitionsDefinition
+                             ) -> dg.TimeWindowPartitionsDefinition:
+    """The sessions the desk expects scores and recommendations for: ``date_partitions`` from
+    ``settings.scoring_start_date`` on (the go-live date). Unset: the simulated firm's last
+    session (the one the demo scores), or every date partition for landed exports."""
+    start = settings.scoring_start_date
+    if start is None:
+        if settings.source != "simulator":
+            return date_partitions
+        start = dt.date.fromisoformat(date_partitions.get_last_partition_key())
+    if start < settings.start_date:
+        raise ValueError(f"the scoring start {start} is before the first date partition "
+                         f"{settings.start_date} (RISK_SCORING_START, RISK_START_DATE)")
+    return dg.TimeWindowPartitionsDefinition(
+        start=start.strftime(DATE_FORMAT),
+        end=date_partitions.end.strftime(DATE_FORMAT) if date_partitions.end else None,
+        cron_schedule=date_partitions.cron_schedule, fmt=DATE_FORMAT, timezone="UTC")
 
 
 trader_partitions = dg.DynamicPartitionsDefinition(name=TRADER_PARTITIONS_NAME)

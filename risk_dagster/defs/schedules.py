@@ -61,7 +61,8 @@ def build_schedules(calendar: str, date_partitions: dg.PartitionsDefinition) -> 
     @dg.schedule(job=morning_job, cron_schedule=morning_cron(calendar),
                  execution_timezone=calendar_timezone(calendar),
                  description="Before the open on every session of the exchange calendar: the "
-                 "latest complete session, ingested, scored and published, and drift checked.")
+                 "latest complete session ingested, its features and drift (morning_job); its "
+                 "success starts the scoring and publishing (morning_scoring_sensor).")
     def daily_scoring_schedule(context: dg.ScheduleEvaluationContext):
         key, skip = morning(context)
         return dg.SkipReason(skip) if skip else dg.RunRequest(run_key=f"morning:{key}",

@@ -3,7 +3,9 @@
 
 import dagster as dg
 
-from risk_dagster.defs.jobs import inbox_ingest_job, ingest_job, retrain_trader_job
+from risk_dagster.defs.jobs import (inbox_ingest_job, ingest_job, morning_job, retrain_trader_job,
+                                   score_date_job)
+from risk_dagster.defs.partitions import PARTITION_TAG
 from risk_dagster.defs.resources import LakeResource, TradeSource
 from risk_dagster.ingest.inbox import landing_changes, pending_files
 
@@ -57,3 +59,28 @@ def drift_retrain_sensor(context: dg.SensorEvaluationContext, lake: LakeResource
                                     "risk/drift_report_date": keys[-1]})
                 for row in flagged.itertuples()]
     return dg.SensorResult(run_requests=requests, cursor=keys[-1])
+
+
+def build_morning_scoring_sensor(scoring_partitions: dg.PartitionsDefinition
+                                 ) -> dg.SensorDefinition:
+    """After each successful morning_job run: score_date_job for its session, if the session is
+    one of ``scoring_partitions`` (the sessions meant to be scored)."""
+
+    @dg.run_status_sensor(
+        name="morning_scoring_sensor", run_status=dg.DagsterRunStatus.SUCCESS,
+        default_status=dg.DefaultSensorStatus.RUNNING,  # harmless: acts only after a morning run
+        monitored_jobs=[morning_job], request_job=score_date_job,
+        description="When morning_job succeeds for a session: score every trader and publish the "
+        "recommendations for that session (score_date_job), if it is on or after the scoring "
+        "start (RISK_SCORING_START).")
+    def morning_scoring_sensor(context: dg.RunStatusSensorContext):
+        key = context.dagster_run.tags.get(PARTITION_TAG)
+        if key is None:
+            return dg.SkipReason("the morning run had no session (partition) tag")
+        if not scoring_partitions.has_partition_key(key):
+            return dg.SkipReason(f"{key} is before the scoring start, or outside the partitions")
+        return dg.RunRequest(run_key=f"scoring:{key}:{context.dagster_run.run_id}",
+                             partition_key=key,
+                             tags={"risk/reason": f"after morning run {context.dagster_run.run_id}"})
+
+    return morning_scoring_sensor

@@ -25,10 +25,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("RISK_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("RISK_CHROMEDRIVER", "/usr/bin/chromedriver")
-# The small firm: 4 traders, 28 date partitions 2024-01-02..2024-02-08 (the simulator's last day
-# closes the partitions), recommendations for the morning of 2024-02-09.
+# The small firm: 4 traders, 28 date partitions 2024-01-02..2024-02-08 (its last day),
+# recommendations for the morning of 2024-02-09.
 LAKE_ENV = {"RISK_SIM_TRADERS": "4", "RISK_START_DATE": "2024-01-02",
-            "RISK_SIM_END_DATE": "2024-02-09", "RISK_SOURCE": "simulator"}
+            "RISK_SIM_END_DATE": "2024-02-08", "RISK_SOURCE": "simulator"}
 # Chromium flags for this machine's closed network (no background connections) and for root.
 CHROME_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
                 "--no-first-run", "--disable-background-networking",
