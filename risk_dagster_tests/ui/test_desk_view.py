@@ -250,3 +250,9 @@ def test_dev_stops_its_whole_tree_on_sigterm(dev_server):
         with pytest.raises(urllib.error.URLError):
             urllib.request.urlopen(url, timeout=2)
 
+
+
+def test_recommendation_partitions_are_the_sessions_meant_to_be_scored(browser, dev_server):
+    # the demo scores its last session; earlier dates are not expected, so none reads "missing"
+    _open(browser, f"{dev_server.ui_url}/assets/trade_recommendations?view=partitions",
+          "Materialized (1)", "Missing (0)", "2024-02-08")
