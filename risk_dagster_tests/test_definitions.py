@@ -31,3 +31,13 @@ def test_no_asset_exceeds_the_partition_budget():
     for node in repo.asset_graph.asset_nodes:
         pdef = node.partitions_def
         assert not isinstance(pdef, dg.MultiPartitionsDefinition), node.key
+
+
+def test_every_writer_of_a_shared_store_declares_its_pool():
+    # raw_trades rewrites whole date partitions; two ingests of the same dates take turns
+    from risk_dagster.definitions import defs as built
+
+    pools = {name: built.resolve_assets_def(name).op.pool
+             for name in ("raw_fills", "trader_registry", "pooled_model", "model_evaluation")}
+    assert pools == {"raw_fills": "raw_trades", "trader_registry": "trader_registry",
+                     "pooled_model": "model_store", "model_evaluation": "model_store"}

@@ -122,5 +122,8 @@ def build_ingest_assets(date_partitions: dg.PartitionsDefinition) -> list[dg.Ass
         backfill_policy=single_run,
         group_name="ingest",
         can_subset=False,
+        # Two ingests over the same dates at once would both rewrite the same raw partitions:
+        # one at a time (the pool's limit is in dagster.yaml).
+        pool="raw_trades",
     )(_raw_trades)
     return [raw_trades]
