@@ -22,6 +22,9 @@ DATE_FORMAT = "%Y-%m-%d"
 # Run tags that make one run cover a range of partitions (a single-run backfill).
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
+# The run tag of a run's one partition. A RunRequest that already carries it is taken as
+# resolved by Dagster's sensor evaluation, which otherwise checks each request's dynamic
+# partition with its own instance query (5,000 of them would pass the 60 s tick limit).
 PARTITION_TAG = "dagster/partition"  # the tag of a one-partition run
 
 

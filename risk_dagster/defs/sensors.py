@@ -5,7 +5,7 @@ import dagster as dg
 
 from risk_dagster.defs.jobs import (inbox_ingest_job, ingest_job, morning_job, retrain_trader_job,
                                    score_date_job)
-from risk_dagster.defs.partitions import PARTITION_TAG
+from risk_dagster.defs.partitions import PARTITION_TAG, TRADER_PARTITIONS_NAME
 from risk_dagster.defs.resources import LakeResource, TradeSource
 from risk_dagster.ingest.inbox import landing_changes, pending_files
 
@@ -53,11 +53,21 @@ def drift_retrain_sensor(context: dg.SensorEvaluationContext, lake: LakeResource
         return dg.SkipReason("no new drift_report partition")
     report = lake.lake.read_df("drift_report", "date", [keys[-1]])
     flagged = report[report["retrain"].astype(bool)] if "retrain" in report else report.iloc[0:0]
+    if not len(flagged):
+        return dg.SensorResult(run_requests=[], cursor=keys[-1])
+    # One query for every registered trader; each request then carries its partition tag, so
+    # Dagster does not look each trader up again (one query per request, ~5 ms each).
+    registered = set(context.instance.get_dynamic_partitions(TRADER_PARTITIONS_NAME))
+    unknown = sorted(set(flagged["trader_id"]) - registered)
+    if unknown:
+        context.log.warning(f"{len(unknown)} flagged trader(s) are not trader partitions, "
+                            f"not retrained: {', '.join(unknown[:20])}")
     requests = [dg.RunRequest(partition_key=row.trader_id, run_key=row.run_key,
-                              tags={"risk/retrain_reason": row.retrain_reason,
+                              tags={PARTITION_TAG: row.trader_id,
+                                    "risk/retrain_reason": row.retrain_reason,
                                     "risk/retrain_detail": str(row.retrain_detail)[:250],
                                     "risk/drift_report_date": keys[-1]})
-                for row in flagged.itertuples()]
+                for row in flagged.itertuples() if row.trader_id in registered]
     return dg.SensorResult(run_requests=requests, cursor=keys[-1])
 
 
