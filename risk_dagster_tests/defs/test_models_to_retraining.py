@@ -15,7 +15,7 @@ from risk_dagster.recommendations.config import LEVEL_RANK
 from risk_dagster.defs.assets import models as ma
 from risk_dagster.defs.assets.ingest import trader_registry
 from risk_dagster.defs.compute import LocalPoolCompute
-from risk_dagster.defs.partitions import TRADER_PARTITIONS_NAME
+from risk_dagster.defs.partitions import PARTITION_TAG, TRADER_PARTITIONS_NAME
 from risk_dagster.defs.resources import (EvaluationSettings, LakeResource, ModelSettings,
                                          MonitoringSettings, NotifierResource,
                                          RecommendationSettings, TradeSource)
@@ -165,9 +165,12 @@ def test_drift_sensor_retrains_exactly_the_affected_traders(firm):
     reports_before = sorted(p.name for p in reports.iterdir() if p.is_dir())
     for request in result.run_requests:
         tid = request.partition_key
+        assert request.tags[PARTITION_TAG] == tid
+        # run as a range of one trader (the helper's range tags replace the partition tag)
+        tags = {k: v for k, v in request.tags.items() if k != PARTITION_TAG}
         retrain_run = _run(instance, retrain,
                            dg.AssetSelection.assets("trader_models", "model_evaluation"),
-                           tid, tid, tags=request.tags)
+                           tid, tid, tags=tags)
         # the retrained trader's own partition describes that trader only
         trained = retrain_run.asset_materializations_for_node("trader_models")
         assert [e.partition for e in trained] == [tid]
