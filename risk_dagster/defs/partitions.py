@@ -25,7 +25,7 @@ RANGE_END_TAG = "dagster/asset_partition_range_end"
 # The run tag of a run's one partition. A RunRequest that already carries it is taken as
 # resolved by Dagster's sensor evaluation, which otherwise checks each request's dynamic
 # partition with its own instance query (5,000 of them would pass the 60 s tick limit).
-PARTITION_TAG = "dagster/partition"  # the tag of a one-partition run
+PARTITION_TAG = "dagster/partition"
 
 
 def build_date_partitions(settings: Settings) -> dg.TimeWindowPartitionsDefinition:
