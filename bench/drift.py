@@ -44,7 +44,7 @@ from risk_dagster.core.lake import Lake  # noqa: E402
 from risk_dagster.models import TrainingConfig  # noqa: E402
 from risk_dagster.monitoring import (MonitoringConfig, detection_delay, drift_scores,  # noqa: E402
                                      false_alarm_rate, scan_drift)
-from risk_dagster.monitoring.champions import drift_features, feature_windows  # noqa: E402
+from risk_dagster.monitoring.drift_report import drift_features, feature_windows  # noqa: E402
 from risk_dagster.monitoring.drift import reference_window  # noqa: E402
 from risk_dagster.monitoring.simulation_study import (FIXED_FEATURES,  # noqa: E402
                                                       alarm_features, full_period_traders,

@@ -41,7 +41,7 @@ from risk_dagster.core.tables import read_feature_history  # noqa: E402
 from risk_dagster.defs.partitions import TRADER_PARTITIONS_NAME, build_date_partitions  # noqa: E402
 from risk_dagster.defs.resources import LakeResource, ModelSettings, TradeSource  # noqa: E402
 from risk_dagster.monitoring import MonitoringConfig  # noqa: E402
-from risk_dagster.monitoring.champions import DriftCache, champion_drift_report  # noqa: E402
+from risk_dagster.monitoring.drift_report import DriftCache, champion_drift_report  # noqa: E402
 from risk_dagster.defs.partitions import RANGE_END_TAG, RANGE_START_TAG  # noqa: E402
 
 _DATED = build_date_assets(build_date_partitions(Settings()))

@@ -52,9 +52,10 @@ def _drift_timing(root: Path, day: dt.date, n_traders: int) -> dict:
 
     from risk_dagster.core.lake import Lake
     from risk_dagster.core.tables import read_feature_history
-    from risk_dagster.models import read_champion, write_champion
+    from risk_dagster.evaluation.champions import (champion_model_path, read_champion,
+                                                   write_champion)
     from risk_dagster.monitoring import MonitoringConfig
-    from risk_dagster.monitoring.champions import DriftCache, champion_drift_report
+    from risk_dagster.monitoring.drift_report import DriftCache, champion_drift_report
 
     lake = Lake(root)
     history = read_feature_history(lake, day)
@@ -69,8 +70,13 @@ def _drift_timing(root: Path, day: dt.date, n_traders: int) -> dict:
     frames, lab = [history], [labels]
     with tempfile.TemporaryDirectory(prefix="bench_drift_") as tmp:
         models = Path(tmp) / "models"
+
+        def pointer(tid: str) -> dict:  # the lake's model, named by its absolute path
+            champ = read_champion(root / "models", tid)
+            return {**champ, "path": str(champion_model_path(root / "models", champ))}
+
         for tid in base:
-            write_champion(models, tid, read_champion(root / "models", tid))
+            write_champion(models, tid, pointer(tid))
         k = 0
         while len(base) * (k + 1) < n_traders:
             k += 1
@@ -79,7 +85,7 @@ def _drift_timing(root: Path, day: dt.date, n_traders: int) -> dict:
             lab.append(labels[labels["trader_id"].isin(base)].assign(
                 trader_id=lambda f: f["trader_id"].map(ids)))
             for t, c in ids.items():
-                write_champion(models, c, read_champion(root / "models", t))
+                write_champion(models, c, pointer(t))
         big = pd.concat(frames, ignore_index=True)
         keep = sorted(big["trader_id"].unique())[:n_traders]
         big = big[big["trader_id"].isin(keep)]

@@ -51,15 +51,14 @@ sys.exit(0 if stage.success else 1)
 def write_pooled_champions(data_dir: Path, day: str) -> tuple[int, str]:
     """A champion -> the latest pooled model for every trader with features on ``day``."""
     from risk_dagster.core.lake import Lake
-    from risk_dagster.models import list_versions, write_champion
+    from risk_dagster.evaluation.champions import latest_model, write_champion
     from risk_dagster.models.config import POOLED
     from risk_dagster.models.fleet import MODELS_DIR
 
     root = data_dir / MODELS_DIR
-    versions = list_versions(root, POOLED, "pooled_lgbm")
-    if not versions:
+    path = latest_model(root, POOLED, "pooled_lgbm")  # relative to the data directory
+    if path is None:
         raise SystemExit(f"no pooled model under {root}: run bench.train on {data_dir} first")
-    path = str(root / POOLED / "pooled_lgbm" / versions[-1])
     con = Lake(data_dir).connect(["trader_features"])
     traders = [r[0] for r in con.execute(
         "SELECT DISTINCT trader_id FROM trader_features WHERE trade_date = ?", [day]).fetchall()]

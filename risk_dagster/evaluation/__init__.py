@@ -1,10 +1,11 @@
 """Honest out-of-sample evaluation of risk models, champion selection and reports.
 
 Entry points: ``evaluate`` (predictions + labels [+ simulator truth] -> ``Evaluation``),
-``select_champions`` (per-trader decision dicts) and ``write_reports`` (JSON/Markdown/HTML).
+``select_champions`` (per-trader decision dicts; ``champions`` also owns the fallbacks and the
+champion pointers) and ``write_reports`` (JSON/Markdown/HTML).
 """
 
-from risk_dagster.evaluation.champion import select_champions
+from risk_dagster.evaluation.champions import select_champions
 from risk_dagster.evaluation.comparison import (compare_with_rules, oracle_capture,
                                                 paired_auc_bootstrap, paired_daily_tests)
 from risk_dagster.evaluation.config import EvaluationConfig

@@ -1,16 +1,16 @@
-"""Model storage: versioned folders of LightGBM text files + JSON, and champion pointers.
+"""Model storage: versioned folders of LightGBM text files + JSON.
 
 Layout under a models root::
 
     <root>/<trader_id | pooled>/<family>/<version>/{classifier.txt, regressor.txt, var05.txt,
                                                   meta.json}     (LightGBM families)
     <root>/<trader_id | pooled>/<family>/<version>/meta.json     (logistic, rules: coefficients)
-    <root>/<trader_id>/champion.json
+    <root>/<trader_id>/champion.json                             (``evaluation.champions``)
 
 A version is ``<cutoff YYYYMMDD>-<8 hex>`` (hash of data fingerprint, config and code version):
 re-training the same data with the same code rewrites the same folder; anything else creates a
-new one and earlier versions are kept. Folders and pointers are written to a temporary name and
-renamed, so readers never see half a model. Nothing is pickled.
+new one and earlier versions are kept. Folders are written to a temporary name and renamed,
+so readers never see half a model. Nothing is pickled.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from risk_dagster.models.config import FAMILIES, POOLED
 from risk_dagster.models.lgbm import LgbmRiskModel
 
 META_FILE = "meta.json"
-CHAMPION_FILE = "champion.json"
 _LOADERS = {"pooled_lgbm": LgbmRiskModel, "trader_lgbm": LgbmRiskModel,
             "logistic": LogisticRiskModel, "rules": RulesRiskModel}
 
@@ -108,22 +107,3 @@ def list_versions(root: str | os.PathLike[str], owner: str, family: str) -> list
         return []
     return sorted(p.name for p in d.iterdir() if p.is_dir() and not p.name.startswith("."))
 
-
-def write_champion(root: str | os.PathLike[str], trader_id: str, decision: dict) -> Path:
-    """Atomically write ``<root>/<trader_id>/champion.json`` with ``decision`` (JSON-safe dict,
-    chosen by the evaluation step, e.g. ``{"family": ..., "path": ..., "reason": ...}``)."""
-    target = _owner_dir(Path(root), trader_id) / CHAMPION_FILE
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".{CHAMPION_FILE}.{uuid.uuid4().hex}.tmp"
-    try:
-        tmp.write_text(json.dumps(decision, indent=2, sort_keys=True, default=str))
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return target
-
-
-def read_champion(root: str | os.PathLike[str], trader_id: str) -> dict | None:
-    """The champion decision of ``trader_id``, or None if none was written."""
-    target = _owner_dir(Path(root), trader_id) / CHAMPION_FILE
-    return json.loads(target.read_text()) if target.exists() else None

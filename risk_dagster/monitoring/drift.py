@@ -113,7 +113,7 @@ def reference_window(history: pd.DataFrame, end, cfg: MonitoringConfig,
     """One trader's reference rows: its rows up to ``end`` (the champion's last training date)
     except its first ``cfg.warmup_rows`` rows, the last ``cfg.reference_rows`` of them.
     ``history`` must start at the trader's first row. ``windows``: rows a feature needs to be
-    full (``champions.feature_windows``); a longer one than ``warmup_rows`` is NaN in the
+    full (``drift_report.feature_windows``); a longer one than ``warmup_rows`` is NaN in the
     reference rows before it is full (a 63-day mean over the trader's first 30 days is another
     quantity, and a trader who joined months before the cutoff would alarm once it matured).
     ``since``: the date of the drift report that last had the trader retrained; only later rows

@@ -20,7 +20,8 @@ from risk_dagster.defs.resources import (EvaluationSettings, LakeResource, Model
                                          MonitoringSettings, NotifierResource,
                                          RecommendationSettings, TradeSource)
 from risk_dagster.defs.sensors import drift_retrain_sensor
-from risk_dagster.models import list_versions, read_champion
+from risk_dagster.evaluation.champions import read_champion
+from risk_dagster.models import list_versions
 from risk_dagster.models.fleet import read_predictions
 from risk_dagster.defs.partitions import RANGE_END_TAG, RANGE_START_TAG
 from risk_dagster_tests.factories import date_assets
@@ -75,7 +76,7 @@ def test_every_trader_has_a_champion_and_an_evaluation(firm):
     for tid in traders:
         champ = read_champion(models, tid)
         assert champ and champ["family"] in {"pooled_lgbm", "trader_lgbm", "logistic", "rules"}
-        path = Path(champ["path"])
+        path = root / champ["path"]  # relative to the data directory
         meta = json.loads((path / "meta.json").read_text())
         assert meta["training_window"]["last_label_date"] <= CUTOFF
         assert {p.suffix for p in path.iterdir()} <= {".txt", ".json"}  # LightGBM text + JSON
@@ -196,7 +197,7 @@ def test_drift_sensor_retrains_exactly_the_affected_traders(firm):
 def test_a_range_shares_champions_and_calibrations_and_reports_the_same(firm):
     from risk_dagster.core.tables import read_feature_history
     from risk_dagster.monitoring import MonitoringConfig
-    from risk_dagster.monitoring.champions import DriftCache, champion_drift_report
+    from risk_dagster.monitoring.drift_report import DriftCache, champion_drift_report
 
     root = firm[0]
     lake = Lake(root)

@@ -3,7 +3,7 @@ import math
 import pandas as pd
 import pytest
 
-from risk_dagster.evaluation.champion import select_champions
+from risk_dagster.evaluation.champions import select_champions
 from risk_dagster.evaluation.config import EvaluationConfig
 from risk_dagster.evaluation.evaluate import Evaluation, evaluate
 

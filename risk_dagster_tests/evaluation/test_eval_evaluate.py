@@ -127,7 +127,7 @@ def test_compare_without_rules_is_empty(synthetic):
 def test_arrow_dates_and_no_complete_labels(synthetic, tmp_path):
     import pyarrow as pa
 
-    from risk_dagster.evaluation.champion import select_champions
+    from risk_dagster.evaluation.champions import select_champions
     from risk_dagster.evaluation.reports import write_reports
 
     preds, labels, _ = synthetic

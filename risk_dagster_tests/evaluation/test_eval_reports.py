@@ -2,7 +2,7 @@ import json
 
 import pandas as pd
 
-from risk_dagster.evaluation.champion import select_champions
+from risk_dagster.evaluation.champions import select_champions
 from risk_dagster.evaluation.charts import calibration_curve
 from risk_dagster.evaluation.config import EvaluationConfig
 from risk_dagster.evaluation.evaluate import evaluate

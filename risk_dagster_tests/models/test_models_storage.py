@@ -1,4 +1,4 @@
-"""Model files: LightGBM text + JSON, versioned, reload to the same predictions; champions."""
+"""Model files: LightGBM text + JSON, versioned, reload to the same predictions."""
 
 from __future__ import annotations
 
@@ -7,12 +7,8 @@ import json
 
 import numpy as np
 import pandas as pd
-import pytest
 
-from risk_dagster.core.trader_ids import InvalidTraderId
-from risk_dagster.models import (
-    list_versions, load_model, read_champion, save_model, write_champion,
-)
+from risk_dagster.models import list_versions, load_model, save_model
 
 
 def _saved(result, root):
@@ -80,16 +76,3 @@ def test_contributions_add_up_to_the_calibrated_log_odds(trader_result, pooled_r
     assert list(rules.columns) == ["loss_streak", "drawdown_21d", "net_pnl_d0", "large_losses_5d",
                                    "bias"]
 
-
-def test_champion_pointer_round_trip(tmp_path):
-    assert read_champion(tmp_path, "T0001") is None
-    decision = {"family": "trader_lgbm", "path": "T0001/trader_lgbm/20240101-abcd1234",
-                "reason": "best log-loss"}
-    target = write_champion(tmp_path, "T0001", decision)
-    assert target == tmp_path / "T0001" / "champion.json"
-    assert read_champion(tmp_path, "T0001") == decision
-    write_champion(tmp_path, "T0001", {**decision, "family": "rules"})
-    assert read_champion(tmp_path, "T0001")["family"] == "rules"
-    assert [p.name for p in target.parent.iterdir()] == ["champion.json"]
-    with pytest.raises(InvalidTraderId):
-        write_champion(tmp_path, "../evil", decision)

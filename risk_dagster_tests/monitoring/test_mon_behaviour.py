@@ -154,7 +154,7 @@ def test_an_early_alarm_gets_an_evidently_report_on_the_rows_there_are(tmp_path)
 
 
 def test_ks_covers_the_champions_own_recent_features_only():
-    from risk_dagster.monitoring.champions import drift_features
+    from risk_dagster.monitoring.drift_report import drift_features
 
     chosen = ["pnl_vol_21d", "mkt_vol_regime", "large_loss_threshold", "tenure_sessions",
               "loss_streak", "not_a_feature"]

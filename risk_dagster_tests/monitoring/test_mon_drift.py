@@ -116,7 +116,7 @@ def test_reference_skips_the_warm_up_and_a_short_one_is_not_tested():
 
 
 def test_a_long_window_feature_enters_the_reference_only_once_full():
-    from risk_dagster.monitoring.champions import feature_windows
+    from risk_dagster.monitoring.drift_report import feature_windows
 
     assert feature_windows(["pnl_mean_63d", "pnl_vol_21d", "net_pnl_d0"]) == \
         {"pnl_mean_63d": 63, "pnl_vol_21d": 21, "net_pnl_d0": 0}

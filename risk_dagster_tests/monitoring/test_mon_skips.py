@@ -14,11 +14,12 @@ import pytest
 
 from risk_dagster.core.lake import Lake
 from risk_dagster.defs.resources import LakeResource, MonitoringSettings, TradeSource
-from risk_dagster.models import save_model, write_champion
+from risk_dagster.evaluation.champions import write_champion
+from risk_dagster.models import save_model
 from risk_dagster.models.baselines import RULE_THRESHOLDS, RulesRiskModel
 from risk_dagster.models.calibration import Platt
 from risk_dagster.monitoring import MonitoringConfig
-from risk_dagster.monitoring.champions import REPORT_COLUMNS, champion_drift_report
+from risk_dagster.monitoring.drift_report import REPORT_COLUMNS, champion_drift_report
 from risk_dagster.defs.partitions import RANGE_END_TAG, RANGE_START_TAG
 from risk_dagster_tests.factories import date_assets
 

@@ -23,24 +23,26 @@ from risk_dagster.defs.metadata import (
 )
 from risk_dagster.defs.partitions import single_run, trader_partitions
 from risk_dagster.defs.resources import EvaluationSettings, LakeResource, ModelSettings
-from risk_dagster.evaluation import (
-    evaluate,
-    select_champions,
-    write_reports,
+from risk_dagster.evaluation import evaluate, select_champions, write_reports
+from risk_dagster.evaluation.champions import (
+    champion_importance,
+    champion_model_path,
+    champion_predictions,
+    read_champion,
+    with_fallbacks,
+    write_champions,
 )
 from risk_dagster.evaluation.var_calibration import (VarCalibrationConfig, serving_scales,
                                                      violation_report, walk_forward_scales)
 from risk_dagster.evaluation.summary import (CHAMPION_COLUMNS, champion_table, headline, key_figures,
                                              var_figures, var_per_trader)
-from risk_dagster.models import list_versions, read_champion, write_champion
-from risk_dagster.models.config import POOLED
 from risk_dagster.models.fleet import (
     MODELS_DIR,
     read_predictions,
     train_pooled,
     train_traders,
 )
-from risk_dagster.monitoring.champions import RETRAIN_LOG
+from risk_dagster.monitoring.drift_report import RETRAIN_LOG
 
 _OWNERS = ["team:risk-engineering"]
 # a trader's models read every date of the features and labels
@@ -111,12 +113,6 @@ def _log_drift_retrain(context, lake: LakeResource, traders: list[str]) -> None:
             "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}]))
 
 
-def _champion_path(models_root: Path, trader_id: str, family: str) -> str | None:
-    owner = POOLED if family == "pooled_lgbm" else trader_id
-    versions = list_versions(models_root, owner, family)
-    return str(models_root / owner / family / versions[-1]) if versions else None
-
-
 def _read_truth(lake) -> pd.DataFrame | None:
     """The simulator's true large-loss probabilities (None for a real firm)."""
     if not lake.keys("ground_truth", "date"):
@@ -143,11 +139,11 @@ def model_evaluation(context: dg.AssetExecutionContext, lake: LakeResource,
         truth = _read_truth(lake.lake)
         evaluation = evaluate(predictions, labels, truth, cfg)
         champions = select_champions(evaluation, cfg)
-    champions = _with_fallbacks(champions or {}, _traders(lake.lake), models_root)
+    champions = with_fallbacks(champions or {}, _traders(lake.lake), models_root)
     var_numbers = {}
     if evaluation is not None:  # the champion's VaR, calibrated on its out-of-sample rows
         var_numbers = _calibrate_var(evaluation, champions)
-    champions = _write_champions(champions, models_root, context.run_id)
+    champions = write_champions(champions, models_root, context.run_id)
     complete = labels[labels["label_status"] == "complete"]
     common = {"labelled_rows": len(complete),
               "large_loss_days": int(complete["large_loss"].fillna(0).astype(int).sum()),
@@ -159,7 +155,8 @@ def model_evaluation(context: dg.AssetExecutionContext, lake: LakeResource,
             "use the rules baseline")})
     as_of = max(predictions["trade_date"])
     out_dir = report_dir(lake.root, "model_evaluation", as_of, context.run_id)
-    report = write_reports(evaluation, out_dir, importance=champion_importance(champions),
+    report = write_reports(evaluation, out_dir,
+                           importance=champion_importance(champions, models_root),
                            champions=champions,
                            title=f"Model evaluation, every candidate (as of {as_of})")
     champion_numbers = _champion_numbers(predictions, labels, truth, champions, cfg, out_dir)
@@ -199,34 +196,6 @@ def evaluation_metadata(common: dict, report: dict, champion_numbers: dict, as_o
         "report_markdown": dg.MetadataValue.md(cut_text(
             md_path.read_text(), MD_MAX_CHARS, f"The whole report: {md_path}")),
     }
-
-
-def champion_importance(champions: dict) -> pd.DataFrame | None:
-    """Gain importance of each LightGBM champion's classifier (one row per model and feature),
-    for the report's feature-importance chart."""
-    from risk_dagster.models import load_model
-
-    rows, seen = [], set()
-    for decision in champions.values():
-        path = decision.get("path")
-        if not path or path in seen or decision.get("chosen") not in ("pooled_lgbm", "trader_lgbm"):
-            continue
-        seen.add(path)
-        model = load_model(path)  # boosters were fitted on arrays: names come from the model
-        gains = model.boosters["classifier"].feature_importance("gain")
-        rows += [{"model": path, "feature": f, "importance": float(g)}
-                 for f, g in zip(model.input_names, gains, strict=True)]
-    return pd.DataFrame(rows) if rows else None
-
-
-def champion_predictions(predictions: pd.DataFrame, champions: dict) -> pd.DataFrame:
-    """Each trader's out-of-sample rows of its chosen family, as one model named 'champion',
-    plus the rules baseline's rows (the benchmark)."""
-    chosen = pd.Series({t: d.get("chosen") for t, d in champions.items()}, name="chosen")
-    rows = predictions.merge(chosen.rename_axis("trader_id").reset_index(), on="trader_id")
-    champion = rows[rows["model"] == rows["chosen"]].assign(model="champion")
-    return pd.concat([champion, predictions[predictions["model"] == "rules"]],
-                     ignore_index=True).drop(columns="chosen")
 
 
 _FIGURE_COLUMNS = (DeskColumn("figure", "string", "key number of the evaluation"),
@@ -292,46 +261,15 @@ def _traders(lake) -> list[str]:
     return [r[0] for r in con.execute("SELECT DISTINCT trader_id FROM trader_features ORDER BY 1").fetchall()]
 
 
-def _with_fallbacks(champions: dict, traders: list[str], models_root: Path) -> dict:
-    """Traders without a validated champion (no out-of-sample rows: history too short, or they
-    left early) are served by the pooled model, else by their own rules model, else nothing
-    (the recommendations then use the built-in rules baseline and say so)."""
-    out = dict(champions)
-    for tid in traders:
-        if out.get(tid, {}).get("chosen") is None:
-            family = next((f for f in ("pooled_lgbm", "rules")
-                           if _champion_path(models_root, tid, f)), None)
-            out[tid] = {**out.get(tid, {}), "chosen": family, "candidates": [],
-                        "reason": "no out-of-sample rows for this trader: fallback "
-                        + (family or "none (built-in rules baseline)")}
-    return out
-
-
-def _write_champions(champions: dict, models_root: Path, run_id: str) -> dict:
-    """Write each trader's champion pointer; returns the decisions with their model paths."""
-    decided_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    out = {}
-    for trader_id, decision in champions.items():
-        out[trader_id] = decision
-        if decision.get("chosen") is None:
-            continue
-        out[trader_id] = {**decision, "family": decision["chosen"], "decided_at": decided_at,
-                          "run_id": run_id,
-                          "path": _champion_path(models_root, trader_id, decision["chosen"])}
-        write_champion(models_root, trader_id, out[trader_id])
-    return out
-
-
 @dg.asset_check(asset="model_evaluation",
                 description="Every trader with features has a champion pointing at a stored model "
                 "(a warning: traders without one are scored by the rules baseline).")
 def check_every_trader_has_a_champion(lake: LakeResource) -> dg.AssetCheckResult:
     con = lake.lake.connect(["trader_features"])
     traders = [r[0] for r in con.execute("SELECT DISTINCT trader_id FROM trader_features").fetchall()]
-    missing = []
+    models_root, missing = lake.root / MODELS_DIR, []
     for tid in traders:
-        champ = read_champion(lake.root / MODELS_DIR, tid)
-        if not champ or not champ.get("path") or not Path(champ["path"]).exists():
+        if champion_model_path(models_root, read_champion(models_root, tid)) is None:
             missing.append(tid)
     return dg.AssetCheckResult(passed=not missing, severity=dg.AssetCheckSeverity.WARN, metadata={
         "traders": len(traders), "without_champion": json.dumps(missing[:50])})

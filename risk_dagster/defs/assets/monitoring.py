@@ -14,8 +14,8 @@ from risk_dagster.defs.metadata import markdown_link, markdown_table, report_lin
 from risk_dagster.defs.partitions import partition_dates, single_run
 from risk_dagster.defs.resources import LakeResource, MonitoringSettings, TradeSource
 from risk_dagster.models.fleet import MODELS_DIR
-from risk_dagster.monitoring.champions import (DriftCache, champion_drift_report,
-                                               empty_drift_report, last_drift_retrains)
+from risk_dagster.monitoring.drift_report import (DriftCache, champion_drift_report,
+                                                  empty_drift_report, last_drift_retrains)
 from risk_dagster.reporting.links import report_url
 
 REPORTS_DIR = "reports"

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from risk_dagster.models import load_model, read_champion
+from risk_dagster.evaluation.champions import champion_model_path, read_champion
+from risk_dagster.models import load_model
 from risk_dagster.monitoring.config import MonitoringConfig
 from risk_dagster.monitoring.decay import performance_decay
 from risk_dagster.monitoring.drift import (drift_scores, fit_reference, reference_window,
@@ -104,10 +105,12 @@ class DriftCache:
     references: dict = field(default_factory=dict)
     tested: dict = field(default_factory=dict)
 
-    def model(self, path: str):
-        if path not in self.models:
-            self.models[path] = load_model(path)
-        return self.models[path]
+    def model(self, key: str, path: Path):
+        """The model of the champion pointers whose ``path`` is ``key``, loaded once from
+        ``path`` (its folder)."""
+        if key not in self.models:
+            self.models[key] = load_model(path)
+        return self.models[key]
 
     def features(self, path: str, model_features, columns) -> tuple[list[str], dict[str, int]]:
         """The champion's drift-tested features present in ``columns`` and their windows (the
@@ -164,8 +167,9 @@ def champion_drift_report(features: pd.DataFrame, labels: pd.DataFrame, day: dt.
         champ = read_champion(models_root, tid)
         row = {"trade_date": day, "trader_id": tid, "status": "no champion",
                "skip_reason": "no champion: no validated model, scored by the rules baseline"}
-        if champ and champ.get("path") and Path(champ["path"]).exists():
-            model = cache.model(champ["path"])
+        path = champion_model_path(models_root, champ)
+        if path is not None:
+            model = cache.model(champ["path"], path)
             row.update(_trader(by_trader[tid], labels_by.get(tid, no_labels), day, model, cfg,
                                engine, html_dir, drift, decay, last.get(tid),
                                cache, champ["path"]))

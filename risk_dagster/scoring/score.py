@@ -15,7 +15,8 @@ from pathlib import Path
 import pandas as pd
 
 from risk_dagster.evaluation.var_calibration import calibrated_var
-from risk_dagster.models import load_model, read_champion
+from risk_dagster.evaluation.champions import champion_model_path, read_champion
+from risk_dagster.models import load_model
 from risk_dagster.models.config import RULE_FEATURES
 
 # the rules model reads these beyond its listed features (trailing P&L statistics)
@@ -56,11 +57,12 @@ def score_with_champions(latest: pd.DataFrame, load_history: Callable[[list[str]
     var_scale: dict[str, float] = {}  # the champion's out-of-sample VaR calibration
     for tid in latest["trader_id"]:
         champ = read_champion(models_root, tid)
-        path = champ.get("path") if champ else None
-        if not path or not Path(path).exists():
-            missing[tid] = "no champion model" if not champ else f"champion model missing at {path}"
+        path = champion_model_path(models_root, champ)
+        if path is None:
+            missing[tid] = ("no champion model" if not champ
+                            else f"champion model missing at {champ.get('path')}")
             continue
-        groups.setdefault(path, []).append(tid)
+        groups.setdefault(str(path), []).append(tid)
         var_scale[tid] = float((champ.get("var_calibration") or {}).get("scale", 1.0))
     models = {path: load_model(path) for path in groups}
     needed = sorted({f for m in models.values() for f in m.features} | set(RULE_INPUTS))
