@@ -3,12 +3,15 @@
     .venv/bin/python bench/ingest.py                      # 500 traders x 3 years
     .venv/bin/python bench/ingest.py --traders 40 --end 2024-12-31
     .venv/bin/python bench/ingest.py --propreports-rows 2000000   # one PropReports fills CSV
+    .venv/bin/python bench/ingest.py --propreports-rows 200000 --compare  # and the whole-file reader
 
 The ``--propreports-rows`` case writes one PropReports fills export of that many rows (26
 columns, as the back office exports it: 500 accounts over the sessions of 2024) and times
 ``process_inbox_file`` on it, the work of ``risk-dagster ingest`` and of the inbox sensor:
-read, convert, check, merge with the landing zone, land one file per date. Target: >= 500k
-rows/s and peak RSS < 1 GB for 2,000,000 rows.
+read, convert, check, merge with the landing zone, land one file per date. The file streams in
+blocks (``ingest/stream.py``); ``--compare`` also lands it through the whole-file reader (the
+fallback for unusual files and errors) in the same process and checks both landed the same
+rows. Target: >= 500k rows/s and peak RSS < 1 GB for 2,000,000 rows.
 
 Phase 1 (generate) runs the simulator chunk by chunk and lands its canonical fills and totals
 in the landing zone (Parquet), as files from the back office would be. Phase 2 (ingest) is the
@@ -163,35 +166,64 @@ def write_propreports_csv(args) -> dict:
 
 
 def land_propreports_csv(args) -> dict:
+    """Land the file with ``process_inbox_file`` (streamed in blocks); with ``--compare`` also
+    through the whole-file reader (the fallback for unusual files and errors), in this process,
+    on a copy of the same file, and check that both landed the same rows."""
+    import duckdb
+
+    from risk_dagster.ingest.dispatch import parse_file
     from risk_dagster.ingest.inbox import process_inbox_file
 
     src = Path(args.data_dir) / "fills_propreports.csv"
-    dropped = Path(args.data_dir) / "data" / "inbox" / "propreports" / src.name
-    dropped.parent.mkdir(parents=True, exist_ok=True)
-    src.rename(dropped)
-    t0 = time.perf_counter()
-    result = process_inbox_file(dropped, "propreports", Path(args.data_dir) / "data",
-                                calendar="XNYS", first_date=dt.date(2024, 1, 2))
-    seconds = time.perf_counter() - t0
-    assert result.status == "landed", result.error
-    return {"rows": result.rows, "land_s": seconds, "dates": len(result.dates),
-            "peak_rss_mb": _peak_rss_mb()}
+    out = {}
+    for label, parse in [("stream", None)] + ([("whole", parse_file)] if args.compare else []):
+        data = Path(args.data_dir) / f"data-{label}"
+        dropped = data / "inbox" / "propreports" / src.name
+        dropped.parent.mkdir(parents=True, exist_ok=True)
+        os.link(src, dropped)
+        t0 = time.perf_counter()
+        result = process_inbox_file(dropped, "propreports", data, calendar="XNYS",
+                                    first_date=dt.date(2024, 1, 2), parse=parse)
+        seconds = time.perf_counter() - t0
+        assert result.status == "landed", result.error
+        out[label] = {"rows": result.rows, "land_s": seconds, "dates": len(result.dates),
+                      "peak_rss_mb": _peak_rss_mb()}
+    if args.compare:
+        cols = "* EXCLUDE (landed_at)"
+        a, b = (str(Path(args.data_dir) / f"data-{x}" / "landing" / "fills" / "*" / "*.parquet")
+                for x in ("stream", "whole"))
+        differ = duckdb.sql(f"SELECT count(*) FROM (SELECT {cols} FROM read_parquet($a) "
+                            f"EXCEPT ALL SELECT {cols} FROM read_parquet($b))",
+                            params={"a": a, "b": b}).fetchall()[0][0]
+        assert differ == 0, f"{differ} rows differ between the two readers"
+        out["same_rows"] = True
+    return out
 
 
 def propreports_file_case(args) -> None:
     with tempfile.TemporaryDirectory(prefix="bench_ingest_pr_") as tmp:
         base = [sys.executable, __file__, "--propreports-rows", str(args.propreports_rows),
-                "--seed", str(args.seed), "--data-dir", tmp]
+                "--seed", str(args.seed), "--data-dir", tmp] + (["--compare"] if args.compare
+                                                                 else [])
         out = {}
         for phase in ("write_csv", "land_csv"):
             proc = subprocess.run(base + ["--phase", phase], capture_output=True, text=True)
             if proc.returncode:
                 sys.exit(f"{phase} failed:\n{proc.stderr[-3000:]}")
             out[phase] = json.loads(proc.stdout.strip().splitlines()[-1])
-    w, g = out["write_csv"], out["land_csv"]
+    w, runs = out["write_csv"], out["land_csv"]
     print(f"PropReports fills CSV: {w['rows']:,} rows, {w['bytes'] / 1e6:,.0f} MB")
-    print(f"land (parse, check, merge, land {g['dates']} dates): {g['land_s']:.1f} s  "
-          f"{g['rows'] / g['land_s']:,.0f} rows/s  peak RSS {g['peak_rss_mb']:,.0f} MB")
+    g = runs["stream"]
+    print(f"land, streamed in blocks (parse, check, merge, land {g['dates']} dates): "
+          f"{g['land_s']:.1f} s  {g['rows'] / g['land_s']:,.0f} rows/s  "
+          f"peak RSS {g['peak_rss_mb']:,.0f} MB")
+    if "whole" in runs:
+        h = runs["whole"]
+        print(f"land, whole-file reader (same process, after it): {h['land_s']:.1f} s  "
+              f"{h['rows'] / h['land_s']:,.0f} rows/s  peak RSS {h['peak_rss_mb']:,.0f} MB "
+              "(the process's peak so far)")
+        print(f"streamed / whole-file speed: {h['land_s'] / g['land_s']:.2f}x; both landed the "
+              "same rows")
 
 
 def main() -> None:
@@ -203,6 +235,8 @@ def main() -> None:
     parser.add_argument("--data-dir")
     parser.add_argument("--propreports-rows", type=int,
                         help="instead: time landing one PropReports fills CSV of this many rows")
+    parser.add_argument("--compare", action="store_true",
+                        help="with --propreports-rows: also time the whole-file reader")
     parser.add_argument("--phase", choices=["generate", "ingest", "ingest_sim", "dagster",
                                             "write_csv", "land_csv"])
     args = parser.parse_args()

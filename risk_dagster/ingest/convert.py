@@ -6,6 +6,8 @@ look for the first offending record, so that the IngestError can name its line a
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -279,6 +281,28 @@ def _canon(s: pa.Array) -> pa.Array:
     return pc.replace_substring_regex(s, r"(^|[^0-9])0+([0-9])", r"\1\2")
 
 
+# strptime rolls over only a day past the month's end (02/30 -> 03/01: day 29-31 becomes the 1st
+# to 3rd) and a leap second (:60/:61 -> :00/:01). With formats of these directives only, a row
+# whose parsed day is past the 3rd and second past :01 cannot have rolled over, so only the other
+# rows are rendered back (strftime is the costly part of the check).
+_PLAIN_DIRECTIVES = re.compile(r"%[YymdeHIMSpbBhzTDFR%]")
+
+
+def _rollover_candidates(parsed: pa.Array, fmt: str) -> pa.Array | None:
+    """Mask of the rows that may have rolled over, None for every row (other directives)."""
+    if _PLAIN_DIRECTIVES.sub("", fmt).count("%"):
+        return None
+    checks = []
+    if re.search(r"%[deDF]", fmt):
+        checks.append(pc.less_equal(pc.day(parsed), 3))
+    if re.search(r"%[ST]", fmt):
+        checks.append(pc.less_equal(pc.second(parsed), 1))
+    if not checks:
+        return pa.array(np.zeros(len(parsed), dtype=bool))
+    mask = checks[0] if len(checks) == 1 else pc.or_(*checks)
+    return pc.fill_null(mask, False)
+
+
 def _check_rollover(raw: RawTable, s: pa.Array, parsed: pa.Array, fmt: str, label: str) -> None:
     """strptime rolls 02/30 over to 03/01: re-render what it read and compare with the text."""
     if not pc.any(pc.is_valid(parsed)).as_py():
@@ -288,11 +312,21 @@ def _check_rollover(raw: RawTable, s: pa.Array, parsed: pa.Array, fmt: str, labe
         text = pc.replace_substring_regex(s, r"\s*(Z|[+-]\d{2}:?\d{2})$", "")
         naive_fmt = fmt.replace("%z", "").rstrip()
         parsed = pc.strptime(text, format=naive_fmt, unit="s", error_is_null=True)
+    rows = _rollover_candidates(parsed, naive_fmt)
+    if rows is not None:
+        idx = pc.indices_nonzero(rows)
+        if len(idx) == 0:
+            return
+        text, parsed = text.take(idx), parsed.take(idx)
     # whole seconds (the fraction was cut off before), or %S would render one
     shown = pc.strftime(pc.cast(parsed, pa.timestamp("s", parsed.type.tz)), format=naive_fmt)
-    differs = pc.and_(pc.is_valid(parsed), pc.not_equal(_canon(shown), _canon(text)))
-    bad = pc.fill_null(differs, False).to_numpy(zero_copy_only=False)
-    if bad.any():
-        i = _first(bad)
-        raise raw.error(i, label, f"impossible date {s[i].as_py()!r} (read as {fmt}: no such "
-                        "day; it would have become " f"{shown[i].as_py()!r})")
+    differs = pc.fill_null(pc.and_(pc.is_valid(parsed), pc.not_equal(shown, text)), False)
+    if pc.any(differs).as_py():  # zero padding and case aside (only where the text differs)
+        sub = pc.indices_nonzero(differs)
+        canon_differs = pc.not_equal(_canon(shown.take(sub)), _canon(text.take(sub)))
+        hits = sub.filter(pc.fill_null(canon_differs, False))
+        if len(hits):
+            j = hits[0].as_py()
+            i = j if rows is None else idx[j].as_py()
+            raise raw.error(i, label, f"impossible date {s[i].as_py()!r} (read as {fmt}: no "
+                            f"such day; it would have become {shown[j].as_py()!r})")

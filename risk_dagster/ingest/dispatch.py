@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -13,11 +13,12 @@ import pandas as pd
 from risk_dagster.core.calendar import calendar_timezone
 from risk_dagster.core.settings import CALENDAR_24_7
 from risk_dagster.ingest.derive import derive_totals
-from risk_dagster.ingest.fills_frame import WARNINGS_ATTR, frame_lines
-from risk_dagster.ingest.mapping import load_mapping, parse_mapped_fills
-from risk_dagster.ingest.reader import check_input_path, peek_header
-from risk_dagster.ingest.propreports import (SOURCE as PROPREPORTS, is_fills_header,
-                                             parse_propreports_fills, parse_propreports_totals)
+from risk_dagster.ingest.fills_frame import WARNINGS_ATTR, fills_table, frame_lines
+from risk_dagster.ingest.mapping import load_mapping, mapped_columns, parse_mapped_fills
+from risk_dagster.ingest.reader import RawTable, check_input_path, peek_header
+from risk_dagster.ingest.propreports import (SOURCE as PROPREPORTS, fills_columns,
+                                             is_fills_header, parse_propreports_fills,
+                                             parse_propreports_totals)
 
 
 @dataclass
@@ -66,6 +67,28 @@ on bad input.
     fills = parse_mapped_fills(path, mapping, calendar=calendar, account=account,
                                expected_dates=expected_dates, skip_lines=skip_lines)
     return _result("fills", fills, derive_totals(fills), True, mapping.name)
+
+
+def block_converter(path: str | Path, source: str, *, calendar: str,
+                    account: str | None = None) -> Callable[[RawTable], tuple] | None:
+    """For a fills file of ``source`` (as :func:`parse_file` reads it), the function that turns a
+    block of its records (a RawTable) into the FILLS Arrow table and the records' lines; None
+    for a totals file (read whole: totals are summed per day over the file)."""
+    if source == PROPREPORTS:
+        if not is_fills_header(peek_header(check_input_path(path))):
+            return None
+        tz = "America/New_York" if calendar == CALENDAR_24_7 else calendar_timezone(calendar)
+        return lambda raw: fills_table(raw, **fills_columns(raw, calendar=calendar, timezone=tz,
+                                                            expected_dates=None))
+    mapping = load_mapping(source)
+
+    def convert(raw: RawTable) -> tuple:
+        raw.decimal = mapping.decimal
+        return fills_table(raw, **mapped_columns(raw, mapping, calendar=calendar,
+                                                 account=account, expected_dates=None,
+                                                 contracts=None))
+
+    return convert
 
 
 def _result(kind, fills, totals, derived, source) -> ParsedFile:

@@ -129,10 +129,14 @@ def non_session_warning(raw: RawTable, dates: pd.Series, calendar: str,
                         row_calendars: pa.Array | None = None) -> None:
     """Warn about fills dated on a day that is not a session of their calendar (a future's own
     exchange calendar, else ``calendar``)."""
-    codes = (pd.Series(row_calendars.to_pandas()).fillna(calendar) if row_calendars is not None
-             else pd.Series([calendar] * len(dates)))
-    pairs = pd.DataFrame({"code": codes.to_numpy(), "day": pd.to_datetime(dates).to_numpy()})
-    for code, days in pairs.drop_duplicates().groupby("code")["day"]:
+    if row_calendars is None or row_calendars.null_count == len(row_calendars):
+        pairs = pd.DataFrame({"day": pd.unique(pd.to_datetime(dates).to_numpy())}).assign(
+            code=calendar)  # one calendar: only the distinct days matter
+    else:
+        codes = pd.Series(row_calendars.to_pandas()).fillna(calendar)
+        pairs = pd.DataFrame({"code": codes.to_numpy(),
+                              "day": pd.to_datetime(dates).to_numpy()}).drop_duplicates()
+    for code, days in pairs.groupby("code")["day"]:
         bad = []
         for d in days:
             try:
@@ -145,14 +149,25 @@ def non_session_warning(raw: RawTable, dates: pd.Series, calendar: str,
                                 f"{code} sessions (first {pd.Timestamp(min(bad)).date()})")
 
 
-def build_fills(raw: RawTable, cols: dict[str, object], *, source: str, calendar: str,
+def build_fills(raw: RawTable, cols: dict[str, object], **kw) -> pd.DataFrame:
+    """:func:`fills_table` as a pandas frame (it equals ``FILLS.conform`` of itself); warnings go
+    to ``frame.attrs[WARNINGS_ATTR]``, the file lines to ``frame.attrs[LINES_ATTR]``."""
+    table, lines = fills_table(raw, cols, **kw)
+    out = table.to_pandas()
+    out.attrs[WARNINGS_ATTR] = list(raw.warnings)
+    out.attrs[LINES_ATTR] = encode_lines(lines)
+    return out
+
+
+def fills_table(raw: RawTable, cols: dict[str, object], *, source: str, calendar: str,
                 fill_id: pa.Array | None, hash_extra: list[pa.Array], id_column: str | None,
-                time_column: str, expected_dates: Iterable[dt.date] | None) -> pd.DataFrame:
-    """The FILLS frame from converted columns ``cols`` (ts as a UTC pandas Series; trader_id,
-    symbol, side, short_sale, qty, price, fees, liquidity, route, order_id, realized_pnl as Arrow
-    or numpy arrays; optional asset_class, multiplier (USD per price unit, default 1.0) and
-    calendar (a fill's own exchange calendar, null = ``calendar``)). Assembled in Arrow and converted to pandas once (the result equals
-    ``FILLS.conform`` of itself); warnings go to ``frame.attrs[WARNINGS_ATTR]``."""
+                time_column: str, expected_dates: Iterable[dt.date] | None
+                ) -> tuple[pa.Table, np.ndarray]:
+    """The FILLS table (``FILLS.arrow``) from converted columns ``cols`` (ts as a UTC pandas
+    Series; trader_id, symbol, side, short_sale, qty, price, fees, liquidity, route, order_id,
+    realized_pnl as Arrow or numpy arrays; optional asset_class, multiplier (USD per price unit,
+    default 1.0) and calendar (a fill's own exchange calendar, null = ``calendar``)), and the
+    file line of each of its rows. Warnings go to ``raw.warnings``."""
     ts = cols["ts"]
     n = len(ts)
     row_calendars = cols.get("calendar")
@@ -188,15 +203,13 @@ def build_fills(raw: RawTable, cols: dict[str, object], *, source: str, calendar
         "fill_id": ids, "source": pa.array([source] * len(ts), pa.string()),
     }
     table = pa.Table.from_arrays(
-        [pa.array(arrays[f.name]).cast(f.type) if not isinstance(arrays[f.name], pa.Array)
+        [pa.array(arrays[f.name], from_pandas=True).cast(f.type)  # NaN = null, as from pandas
+         if not isinstance(arrays[f.name], pa.Array)
          else arrays[f.name].cast(f.type) for f in FILLS.arrow], schema=FILLS.arrow)
     lines = raw.lines()
     if keep is not None:
         table, lines = table.filter(pa.array(keep)), lines[keep]
-    out = table.to_pandas()
-    out.attrs[WARNINGS_ATTR] = list(raw.warnings)
-    out.attrs[LINES_ATTR] = encode_lines(lines)
-    return out
+    return table, lines
 
 
 def _drop_exact_duplicates(raw: RawTable, ids: pa.Array) -> np.ndarray:

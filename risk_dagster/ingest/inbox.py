@@ -246,10 +246,19 @@ def process_inbox_file(path: Path, source: str, data_dir: Path, *, calendar: str
     """
     from risk_dagster.ingest import parse_file  # the parsers' dispatch
 
-    parse = parse or parse_file
     path, data_dir = Path(path), Path(data_dir)
     custom = data_dir / MAPPINGS / f"{source}.yaml"  # a user's own column mapping
     spec = str(custom) if custom.exists() else source
+    if parse is None:  # a plain fills CSV streams in blocks; anything else is read whole
+        try:
+            streamed = _land_streamed(path, source, spec, data_dir, calendar=calendar,
+                                      account=account, replace=replace, first_date=first_date,
+                                      today=today)
+        except IngestError:
+            streamed = None  # e.g. a missing file: the whole-file path words the refusal
+        if streamed is not None:
+            return streamed
+    parse = parse or parse_file
     bad: list[IngestError] = []
     try:
         batch_id = file_batch_id(path)
@@ -287,6 +296,103 @@ def process_inbox_file(path: Path, source: str, data_dir: Path, *, calendar: str
     return InboxResult(path, source, "landed", moved, batch_id, dates, len(frame), parsed.kind,
                        warnings=warnings, duplicates=duplicates, bad_rows=len(bad),
                        bad_rows_file=bad_file)
+
+
+def _land_streamed(path: Path, source: str, spec: str, data_dir: Path, *, calendar: str,
+                   account: str | None, replace: bool, first_date: dt.date | None,
+                   today: dt.date | None) -> InboxResult | None:
+    """Land a fills CSV block by block (``stream``), memory bounded by the block size; None
+    when it cannot (a totals file, an unusual shape, any error: the caller then reads the file
+    whole, which words the refusal exactly). Nothing is landed unless every check passed."""
+    from risk_dagster.ingest.dispatch import block_converter
+    from risk_dagster.ingest.stream import Unstreamable, stage_blocks
+
+    convert = block_converter(path, spec, calendar=calendar, account=account)
+    if convert is None:
+        return None
+    root = data_dir / LANDING
+    landed_at = pd.Timestamp.now(tz="UTC")
+    extra = {"landed_at": pa.scalar(landed_at.value // 1000, pa.timestamp("us", tz="UTC")),
+             "replaces": pa.scalar(replace, pa.bool_())}
+
+    def check(table: pa.Table, lines: np.ndarray) -> None:
+        check_landing_dates(path, table, lines, calendar, first_date, today)
+
+    with landing_lock(data_dir):
+        clean_landing(data_dir)
+        stage = root / STAGING / f"stream-{uuid.uuid4().hex[:8]}"
+        try:
+            staged = stage_blocks(path, convert, stage / "parts", extra=extra, check=check)
+            batch_id = staged["batch_id"]
+            parts = [p for files in staged["parts"].values() for p in files]
+            if _repeated_fill_id(parts):  # across blocks: the whole-file reader words it
+                raise Unstreamable("a fill id repeats")
+            drop = merge_staged(data_dir, source, batch_id, path.name, parts, replace=replace)
+        except (Unstreamable, IngestError):
+            shutil.rmtree(stage, ignore_errors=True)
+            return None
+        duplicates = sum(len(v) for v in drop.values())
+        dates = publish_staged(data_dir, source, batch_id, staged["parts"], stage, drop,
+                               replace=replace, landed_at=landed_at, origin=path.name,
+                               rows=staged["rows"] - duplicates,
+                               notes={"bad_rows": 0, "duplicates": duplicates})
+    warnings = list(staged["warnings"])
+    if duplicates:
+        warnings.append(f"{path.name}: dropped {duplicates} fill(s) already landed with the same "
+                        "content (merged by fill id)")
+    moved = _move(path, data_dir / ARCHIVE / source)
+    return InboxResult(path, source, "landed", moved, batch_id, dates,
+                       staged["rows"] - duplicates, "fills", warnings=warnings,
+                       duplicates=duplicates)
+
+
+def _repeated_fill_id(parts: list[Path]) -> bool:
+    con = duckdb.connect()
+    try:
+        n, distinct = con.execute("SELECT count(*), count(DISTINCT fill_id) FROM read_parquet(?)",
+                                  [[str(p) for p in parts]]).fetchone()
+        return n != distinct
+    finally:
+        con.close()
+
+
+def publish_staged(data_dir: Path, source: str, batch_id: str, parts: dict[str, list[Path]],
+                   stage: Path, drop: dict[str, pa.Array], *, replace: bool,
+                   landed_at: pd.Timestamp, origin: str, rows: int, notes: dict) -> list[str]:
+    """Publish a file staged in Parquet parts per date as landing files, atomically as
+    :func:`land` does (pending marker, renames, batch marker); ``drop``: fill ids per date left
+    out. Call it holding :class:`landing_lock`. Returns the dates landed."""
+    from risk_dagster.ingest.stream import combine_parts
+
+    if rows == 0:
+        shutil.rmtree(stage, ignore_errors=True)
+        return []
+    root = Path(data_dir) / LANDING
+    name = f"{source}-{batch_id}"
+    ready: dict[str, Path] = {}
+    for key in sorted(parts):
+        files = parts[key]
+        if len(files) == 1 and key not in drop:
+            ready[key] = files[0]
+            continue
+        out = stage / "combined" / f"date={key}.parquet"
+        if combine_parts(files, out, drop.get(key)):
+            ready[key] = out
+    marks = root / BATCHES
+    marks.mkdir(parents=True, exist_ok=True)
+    pending = marks / f"{name}.pending"
+    staged = [(tmp, root / "fills" / f"date={key}" / f"{name}.parquet") for key, tmp in ready.items()]
+    _write_json(pending, {"targets": [str(t.relative_to(root)) for _, t in staged]})
+    for tmp, target in staged:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, target)
+    dates = list(ready)
+    _write_json(marks / f"{name}.json", {"origin": origin, "table": "fills", "dates": dates,
+                                         "rows": int(rows), "replace": replace,
+                                         "landed_at": landed_at.isoformat(), **notes})
+    pending.unlink()
+    shutil.rmtree(stage, ignore_errors=True)
+    return dates
 
 
 def _parse_skipping(parse, path: Path, spec: str, calendar: str, account: str | None,
@@ -339,9 +445,13 @@ def check_landing_dates(path: Path, frame: pd.DataFrame, lines, calendar: str,
 
     if frame is None or len(frame) == 0:
         return
-    days = pd.to_datetime(frame["trade_date"]).to_numpy().astype("datetime64[D]")
+    if isinstance(frame, pa.Table):
+        days = frame["trade_date"].to_numpy().astype("datetime64[D]")
+        column = "Date" if "net_pnl" in frame.column_names else "time"
+    else:
+        days = pd.to_datetime(frame["trade_date"]).to_numpy().astype("datetime64[D]")
+        column = "Date" if "net_pnl" in frame else "time"
     lines = np.arange(2, len(days) + 2) if lines is None else np.asarray(lines)
-    column = "Date" if "net_pnl" in frame else "time"
 
     def refuse(mask, message: str):
         i = int(np.flatnonzero(mask)[0])
@@ -381,18 +491,52 @@ def merge_fills(data_dir: Path, source: str, batch_id: str, origin: str, frame: 
     Returns the fills to land (exact duplicates of landed fills removed) and how many were
     removed. Raises IngestError naming the new file's line for a conflict.
     """
-    root = Path(data_dir) / LANDING / "fills"
-    name = f"{source}-{batch_id}"
-    pending = _pending_batches(data_dir)
-    others = [str(p) for p in root.glob("date=*/*.parquet")
-              if p.stem != name and p.stem not in pending] if root.exists() else []
+    others = _other_landed(data_dir, f"{source}-{batch_id}")
     if not others or len(frame) == 0:
         return frame, 0
     lines = np.arange(2, len(frame) + 2) if lines is None else np.asarray(lines)
     new = FILLS.to_arrow(frame).append_column("line", pa.array(lines, pa.int64()))
+    dup = _merge_checks(data_dir, others, origin, replace, lambda con: con.register("new", new))
+    dropped = np.isin(lines, dup["line"])
+    if not dropped.any():
+        return frame, 0
+    return frame.loc[~dropped].reset_index(drop=True), int(dropped.sum())
+
+
+def merge_staged(data_dir: Path, source: str, batch_id: str, origin: str, parts: list[Path], *,
+                 replace: bool) -> dict[str, pa.Array]:
+    """The merge rule for a file staged in Parquet parts (``stream.stage_blocks``): the fill ids
+    to drop per date (YYYY-MM-DD), exact duplicates of landed fills. Raises IngestError for a
+    conflict (its line is unknown here: the caller reads the file whole for the message)."""
+    others = _other_landed(data_dir, f"{source}-{batch_id}")
+    if not others:
+        return {}
+
+    def register(con):
+        con.read_parquet([str(p) for p in parts]).select(
+            "*, NULL::BIGINT AS line").create_view("new")
+
+    dup = _merge_checks(data_dir, others, origin, replace, register)
+    days = dup["trade_date"].astype("datetime64[D]").astype(str)
+    return {d: pa.array(dup["fill_id"][days == d], pa.string()) for d in np.unique(days)}
+
+
+def _other_landed(data_dir: Path, name: str) -> list[str]:
+    """Landed fills files of every complete batch but ``name``."""
+    root = Path(data_dir) / LANDING / "fills"
+    pending = _pending_batches(data_dir)
+    return [str(p) for p in root.glob("date=*/*.parquet")
+            if p.stem != name and p.stem not in pending] if root.exists() else []
+
+
+def _merge_checks(data_dir: Path, others: list[str], origin: str, replace: bool,
+                  register) -> dict[str, np.ndarray]:
+    """The merge rule's checks of the view ``new`` (FILLS columns and ``line``, made by
+    ``register(con)``) against the landed files ``others``; returns the line, fill id and
+    date of each new fill already landed with the same content."""
     con = duckdb.connect()
     try:
-        con.register("new", new)
+        register(con)
         con.read_parquet(others, union_by_name=True, filename=True).create_view("old_files")
         con.execute("CREATE TEMP TABLE old AS SELECT *, regexp_extract(filename, "
                     "'([^/]+)\\.parquet$', 1) AS batch FROM old_files")
@@ -435,13 +579,10 @@ def merge_fills(data_dir: Path, source: str, batch_id: str, origin: str, frame: 
                               f"fill(s) landed from {batch_origin(data_dir, batch)} (e.g. "
                               f"{example!r}): refused, so that no stored fill is lost; give "
                               "--replace to make this file the only source of that day")
-        dup = con.execute("SELECT n.line FROM new n SEMI JOIN cur c USING (fill_id)").fetchnumpy()
+        return con.execute("SELECT n.line, n.fill_id, n.trade_date FROM new n "
+                           "SEMI JOIN cur c USING (fill_id)").fetchnumpy()
     finally:
         con.close()
-    dropped = np.isin(lines, dup["line"])
-    if not dropped.any():
-        return frame, 0
-    return frame.loc[~dropped].reset_index(drop=True), int(dropped.sum())
 
 
 def _effective_fills_sql(source: str = "old") -> str:

@@ -285,6 +285,16 @@ def parse_mapped_fills(path: str | Path, mapping: ColumnMapping | str | Path, *,
     """
     m = mapping if isinstance(mapping, ColumnMapping) else load_mapping(mapping)
     raw = read_raw(path, decimal=m.decimal, skip_lines=skip_lines)
+    return build_fills(raw, **mapped_columns(raw, m, calendar=calendar, account=account,
+                                             expected_dates=expected_dates,
+                                             contracts=contracts))
+
+
+def mapped_columns(raw: RawTable, m: ColumnMapping, *, calendar: str, account: str | None,
+                   expected_dates: Iterable[dt.date] | None,
+                   contracts: ContractTable | str | Path | None) -> dict:
+    """The keyword arguments of ``fills_frame.build_fills`` / ``fills_table`` for the records of
+    ``raw`` (a whole export or a block of one) read through ``m``."""
     col = {c: raw.require(c) for c in m.columns() if c not in m.ignore_columns}
     raw.ignore_unknown({normalize_header(c) for c in (*col, *m.ignore_columns)})
     side_code, _ = convert.codes(raw, col[m.side_column], m.side_values)
@@ -311,11 +321,11 @@ def parse_mapped_fills(path: str | Path, mapping: ColumnMapping | str | Path, *,
     cols.update(_instruments(raw, m, col, cols["symbol"], contracts))
     _warn_event_types(raw, m, col)
     fill_id = convert.text(raw, col[m.fill_id], required=False) if m.fill_id else None
-    return build_fills(raw, cols, source=m.name, calendar=calendar, fill_id=fill_id,
-                       hash_extra=[raw.column(col[c]) for c in m.hash_columns],
-                       id_column=col.get(m.fill_id) if m.fill_id else None,
-                       time_column=" + ".join(col[c] for c in m.time_columns),
-                       expected_dates=expected_dates)
+    return {"cols": cols, "source": m.name, "calendar": calendar, "fill_id": fill_id,
+            "hash_extra": [raw.column(col[c]) for c in m.hash_columns],
+            "id_column": col.get(m.fill_id) if m.fill_id else None,
+            "time_column": " + ".join(col[c] for c in m.time_columns),
+            "expected_dates": expected_dates}
 
 
 def _signed_quantity(raw: RawTable, column: str, side: pa.Array) -> np.ndarray:

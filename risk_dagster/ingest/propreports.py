@@ -61,6 +61,14 @@ def parse_propreports_fills(path: str | Path, *, calendar: str = DEFAULT_CALENDA
     file, line and column on bad input.
     """
     raw = read_raw(path, skip_lines=skip_lines)
+    return build_fills(raw, **fills_columns(raw, calendar=calendar, timezone=timezone,
+                                            expected_dates=expected_dates))
+
+
+def fills_columns(raw: RawTable, *, calendar: str, timezone: str,
+                  expected_dates: Iterable[dt.date] | None) -> dict:
+    """The keyword arguments of ``fills_frame.build_fills`` / ``fills_table`` for the records of
+    ``raw`` (a whole export or a block of one): the converted and checked columns."""
     req = {name: raw.require(name) for name in FILLS_REQUIRED}
     opt = {name: raw.find(name) for name in (*FILLS_OPTIONAL, *FEE_COLUMNS)}
     split_trades_report(raw, req["Date/Time"], req["B/S"])
@@ -87,9 +95,9 @@ def parse_propreports_fills(path: str | Path, *, calendar: str = DEFAULT_CALENDA
     _warn_currency(raw, opt["Currency"])
     fill_id = convert.text(raw, opt["Fill Id"], required=False) if opt["Fill Id"] else None
     extra = [raw.column(opt[c]) for c in ("PropReports Id", "Route", "Liq") if opt[c]]
-    return build_fills(raw, cols, source=SOURCE, calendar=calendar, fill_id=fill_id,
-                       hash_extra=extra, id_column=opt["Fill Id"], time_column=req["Date/Time"],
-                       expected_dates=expected_dates)
+    return {"cols": cols, "source": SOURCE, "calendar": calendar, "fill_id": fill_id,
+            "hash_extra": extra, "id_column": opt["Fill Id"], "time_column": req["Date/Time"],
+            "expected_dates": expected_dates}
 
 
 def parse_propreports_totals(path: str | Path, *, account: str | None = None,

@@ -89,6 +89,7 @@ class RawTable:
     decimal: str = "."
     structure: list[StructureLine] = field(default_factory=list)
     _lines: np.ndarray | None = None
+    _columns: dict = field(default_factory=dict, repr=False)  # (name, trim) -> text, until drop()
 
     @property
     def n_rows(self) -> int:
@@ -116,8 +117,11 @@ class RawTable:
 
     def column(self, name: str, *, trim: bool = True) -> pa.Array:
         """The text of column ``name`` (as found by :meth:`find`), whitespace-trimmed."""
-        values = self.table.column(self.header.index(name)).combine_chunks()
-        return pc.utf8_trim_whitespace(values) if trim else values
+        key = (name, trim)
+        if key not in self._columns:  # the converters ask for some columns several times
+            values = self.table.column(self.header.index(name)).combine_chunks()
+            self._columns[key] = pc.utf8_trim_whitespace(values) if trim else values
+        return self._columns[key]
 
     def lines(self) -> np.ndarray:
         """Line number of every record (int64, header = line 1)."""
@@ -143,6 +147,7 @@ class RawTable:
         keep = ~mask
         self.table = self.table.filter(pa.array(keep))
         self._lines = lines[keep]
+        self._columns.clear()
 
     def ignore_unknown(self, known: set[str]) -> None:
         """Add a warning for each header that is not in ``known`` (normalized names)."""

@@ -1,0 +1,270 @@
+"""Stream a CSV fills export in blocks: memory bounded by the block size, not the file size.
+
+The whole-file reader (``reader.read_raw``) holds the file's bytes, every column as text and the
+converted frame at once (~1 GB per million PropReports rows). Here the file is read in blocks of
+about ``CHUNK_BYTES`` cut at record boundaries (a newline outside quotes); each block becomes a
+:class:`~risk_dagster.ingest.reader.RawTable` of its own records (with their true file lines),
+goes through the same converters and checks as a whole file (``propreports.fills_columns``,
+``mapping.mapped_columns``, ``fills_frame.fills_table``) and its canonical rows are written to
+Parquet parts, one per date, under the landing zone's staging directory; the caller publishes
+them (``inbox.publish_staged``).
+
+Only plain files take this road. Whatever the block reader cannot vouch for gives up with
+:class:`Unstreamable`, and so does every IngestError of a block: the caller then reads the file
+whole, which gives the exact message (file, line, column, counts over the whole file) or handles
+the unusual shape. Reasons to give up: not UTF-8 (or a UTF-16 BOM), a spreadsheet or binary
+file, a record whose field count differs from the header (report structure, a broken line), a
+record the CSV parser and the line count disagree on, no data rows, a warning other than the
+header's (ignored columns, the delimiter), any bad value, and fill ids repeated across blocks.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import itertools
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from risk_dagster.core.lake import PARQUET_COMPRESSION
+from risk_dagster.ingest.errors import IngestError
+from risk_dagster.ingest.reader import DELIMITERS, RawTable, _refuse_binary, sniff_delimiter
+
+CHUNK_BYTES = 16 << 20  # ~140k PropReports rows; a block's working set is ~10x its text
+_BOM = b"\xef\xbb\xbf"
+
+
+class Unstreamable(Exception):
+    """The file needs the whole-file reader: an unusual shape, or an error to locate exactly."""
+
+
+class BlockReader:
+    """The records of the CSV ``path`` as RawTables of about ``chunk_bytes`` of text each, with
+    their file lines (header = line 1). Iterating raises Unstreamable (see the module
+    docstring); after the last block ``batch_id`` is the file's id (``inbox.file_batch_id``)."""
+
+    def __init__(self, path: Path, chunk_bytes: int | None = None):
+        self.path, self.chunk_bytes = Path(path), chunk_bytes or CHUNK_BYTES
+        self._digest = hashlib.sha256()
+        self._done = False
+
+    @property
+    def batch_id(self) -> str:
+        assert self._done, "read every block first"
+        return self._digest.hexdigest()[:16]
+
+    def _read(self, fh) -> bytes:
+        data = fh.read(self.chunk_bytes)
+        self._digest.update(data)
+        return data
+
+    def __iter__(self) -> Iterator[RawTable]:
+        path = self.path
+        with open(path, "rb") as fh:
+            head = self._read(fh)
+            if not head or head.isspace() or head.startswith(b"PK\x03\x04"):
+                raise Unstreamable("empty or a spreadsheet")
+            try:
+                _refuse_binary(path, head)
+            except IngestError:
+                raise Unstreamable("binary") from None
+            if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+                raise Unstreamable("UTF-16")
+            head = head.removeprefix(_BOM)
+            end = head.find(b"\n")
+            if end < 0:
+                raise Unstreamable("no complete header line in the first block")
+            try:
+                header_line = head[:end].decode("utf-8").rstrip("\r")
+            except UnicodeDecodeError:
+                raise Unstreamable("not UTF-8") from None
+            delimiter = sniff_delimiter(header_line)
+            header = [h.strip() for h in next(csv.reader([header_line], delimiter=delimiter))]
+            if not any(header):
+                raise Unstreamable("no header")
+            warnings = ([f"{path.name}: read as {DELIMITERS[delimiter]}-separated values"]
+                        if delimiter != "," else [])
+            pending, next_line, eof = head[end + 1:], 2, False
+            while not eof or pending:
+                while not eof and len(pending) < self.chunk_bytes:
+                    more = self._read(fh)
+                    eof = not more
+                    pending += more
+                piece, pending = _cut(pending, final=eof)
+                if not piece.strip():
+                    if eof and not pending:
+                        break
+                    raise Unstreamable("blank block")
+                try:
+                    piece.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise Unstreamable("not UTF-8") from None
+                table = _parse(piece, len(header), delimiter)
+                n_lines = piece.count(b"\n") + (0 if piece.endswith(b"\n") else 1)
+                if table.num_rows == n_lines:
+                    lines = np.arange(next_line, next_line + n_lines, dtype=np.int64)
+                else:  # blank lines or quoted newlines: find each record's first line
+                    lines, physical = _record_lines(piece, delimiter, next_line)
+                    if len(lines) != table.num_rows or physical != n_lines:
+                        raise Unstreamable("records and lines disagree")
+                next_line += n_lines
+                if table.num_rows:
+                    yield RawTable(path=path, header=header, table=table, data=b"",
+                                   warnings=list(warnings), delimiter=delimiter, _lines=lines)
+        self._done = True
+
+
+def _cut(data: bytes, *, final: bool) -> tuple[bytes, bytes]:
+    """(records, rest): ``data`` cut after its last newline that is outside quotes (an even
+    number of quote characters before it); all of it at the end of the file."""
+    if final:
+        return data, b""
+    cut = data.rfind(b"\n")
+    quotes = data.count(b'"', 0, cut + 1) if cut >= 0 else 0
+    while cut >= 0 and quotes % 2:
+        prev = data.rfind(b"\n", 0, cut)
+        quotes -= data.count(b'"', prev + 1, cut + 1)
+        cut = prev
+    if cut < 0:
+        raise Unstreamable("a record longer than a block")
+    return data[:cut + 1], data[cut + 1:]
+
+
+def _parse(piece: bytes, n_fields: int, delimiter: str) -> pa.Table:
+    names = [f"c{i}" for i in range(n_fields)]
+    odd = []
+    try:
+        return_table = pacsv.read_csv(
+            io.BytesIO(piece),
+            read_options=pacsv.ReadOptions(column_names=names,
+                                           block_size=max(1 << 20, len(piece) // 2 + 1)),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter, invalid_row_handler=lambda row: odd.append(1) or "skip"),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names}, strings_can_be_null=False,
+                quoted_strings_can_be_null=False))
+    except pa.ArrowInvalid:
+        raise Unstreamable("CSV parse error") from None
+    if odd:
+        raise Unstreamable("a record with the wrong number of fields")
+    return return_table
+
+
+def _record_lines(piece: bytes, delimiter: str, first_line: int) -> tuple[np.ndarray, int]:
+    """First line of each record of ``piece`` (its first line is ``first_line``), and how many
+    physical lines the csv module saw."""
+    reader = csv.reader(io.StringIO(piece.decode("utf-8"), newline=""), delimiter=delimiter)
+    lines, start = [], first_line
+    for record in reader:
+        if record:
+            lines.append(start)
+        start = first_line + reader.line_num
+    return np.asarray(lines, dtype=np.int64), reader.line_num
+
+
+def header_warning(path: Path, warning: str) -> bool:
+    """True for a warning every block of a file repeats (about its header, not its rows)."""
+    return warning.startswith((f"{path.name}: ignored unknown column(s)",
+                               f"{path.name}: read as "))
+
+
+def stage_blocks(path: Path, convert: Callable[[RawTable], tuple[pa.Table, np.ndarray]],
+                 stage: Path, *, extra: dict[str, pa.Scalar],
+                 check: Callable[[pa.Table, np.ndarray], None] | None = None,
+                 chunk_bytes: int | None = None) -> dict:
+    """Convert the blocks of ``path`` with ``convert`` (a RawTable -> the FILLS table and its
+    lines) and write each block's rows, sorted by date, to ``stage/YYYY-MM-DD-NNNNN.parquet``
+    with the constant columns ``extra`` (landed_at, replaces) appended. ``check(table, lines)``
+    runs on each block (the landing's date checks). Raises Unstreamable (every IngestError of a
+    block included; nothing outside ``stage`` is written).
+
+    Returns ``{"parts": {date: [paths]}, "rows": n, "warnings": [...], "batch_id": hex16}``.
+    """
+    parts: dict[str, list[Path]] = {}
+    stage.mkdir(parents=True, exist_ok=True)
+    blocks = BlockReader(path, chunk_bytes or CHUNK_BYTES)
+    rows, warnings, k = 0, None, 0
+    with ThreadPoolExecutor(2) as pool:  # Parquet encoding releases the GIL
+        writes: list = []
+        try:
+            for raw in blocks:
+                table, lines = convert(raw)
+                if check is not None:
+                    check(table, lines)
+                row_warnings = [w for w in raw.warnings if not header_warning(path, w)]
+                if row_warnings:  # counts and first lines are over the whole file
+                    raise Unstreamable(f"row warnings: {row_warnings[0]}")
+                warnings = warnings if warnings is not None else list(raw.warnings)
+                rows += table.num_rows
+                for key, part in _by_date(table, extra):
+                    target = stage / f"{key}-{k:05d}.parquet"
+                    parts.setdefault(key, []).append(target)
+                    writes.append(pool.submit(_write, target, part))
+                k += 1
+                _raise_first(writes, done_only=True)
+        except BaseException as exc:
+            for w in writes:
+                w.cancel()
+            if isinstance(exc, IngestError):
+                raise Unstreamable(str(exc)) from None
+            raise
+        _raise_first(writes)
+    if not rows:
+        raise Unstreamable("no data rows")
+    return {"parts": parts, "rows": rows, "warnings": warnings or [],
+            "batch_id": blocks.batch_id}
+
+
+def _raise_first(futures: list, *, done_only: bool = False) -> None:
+    for f in list(futures):
+        if done_only and not f.done():
+            continue
+        f.result()
+        futures.remove(f)
+
+
+def _by_date(table: pa.Table, extra: dict[str, pa.Scalar]) -> Iterator[tuple[str, pa.Table]]:
+    """(YYYY-MM-DD, rows of that date in file order) with the ``extra`` columns appended."""
+    n = table.num_rows
+    for name, value in extra.items():
+        table = table.append_column(name, pa.repeat(value, n))
+    days = table["trade_date"].to_numpy().astype("datetime64[D]")
+    if (days[1:] < days[:-1]).any():  # exports come sorted by time, mostly: then no copy
+        order = np.argsort(days, kind="stable")
+        table, days = table.take(pa.array(order)), days[order]
+    cuts = np.flatnonzero(np.r_[True, days[1:] != days[:-1], True])
+    for a, b in itertools.pairwise(cuts):
+        yield str(days[a]), table.slice(int(a), int(b - a))
+
+
+def _write(target: Path, table: pa.Table) -> None:
+    pq.write_table(table, target, compression=PARQUET_COMPRESSION)
+
+
+def combine_parts(parts: list[Path], target: Path, drop_ids: pa.Array | None = None) -> int:
+    """Write the rows of ``parts`` (in order) to ``target`` as one Parquet file, one row group
+    per part, leaving out the fill ids in ``drop_ids``; returns the rows written."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    written, writer = 0, None
+    try:
+        for part in parts:
+            table = pq.read_table(part)
+            if drop_ids is not None and len(drop_ids):
+                table = table.filter(pc.invert(pc.is_in(table["fill_id"], value_set=drop_ids)))
+            if writer is None:
+                writer = pq.ParquetWriter(target, table.schema, compression=PARQUET_COMPRESSION)
+            if table.num_rows:
+                writer.write_table(table)
+                written += table.num_rows
+    finally:
+        if writer is not None:
+            writer.close()
+    return written

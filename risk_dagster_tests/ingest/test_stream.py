@@ -1,0 +1,167 @@
+"""Streaming a fills CSV in blocks (ingest/stream.py): the same landing as the whole-file reader,
+true file lines across blocks, and the whole-file reader's exact message on any error."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from risk_dagster.ingest import stream
+from risk_dagster.ingest.dispatch import parse_file
+from risk_dagster.ingest.inbox import LANDING, file_batch_id, process_inbox_file
+from risk_dagster.ingest.stream import BlockReader, Unstreamable
+
+from .samples import FILLS_26, csv_text
+
+TODAY = dt.date(2024, 6, 28)
+DAYS = ["01/02/2024", "01/03/2024", "01/04/2024", "01/05/2024", "01/08/2024"]
+
+
+def _rows(n: int) -> list[dict[str, str]]:
+    """``n`` fills over five sessions, in time order but for one late-reported fill."""
+    rows = [{"Date/Time": f"{DAYS[i * len(DAYS) // n]} {9 + i % 7:02d}:{i % 60:02d}:{i % 59:02d}",
+             "Account": f"T{1 + i % 3:04d}", "B/S": "BST"[i % 3], "Qty": str(100 + i),
+             "Price": f"{50 + i / 100:.2f}", "Fill Id": f"F{i + 1}", "Order Id": f"O{i // 2}",
+             "PropReports Id": str(9000 + i)} for i in range(n)]
+    rows[n // 2]["Date/Time"] = "01/02/2024 15:59:00"  # a fill of the first day, reported late
+    return rows
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    monkeypatch.setattr(stream, "CHUNK_BYTES", 2048)  # ~12 records a block
+
+
+def streamed_only(monkeypatch):
+    """Fail if process_inbox_file falls back to the whole-file reader."""
+    import risk_dagster.ingest
+
+    def whole_file(*args, **kw):
+        raise AssertionError("read whole, not streamed")
+
+    monkeypatch.setattr(risk_dagster.ingest, "parse_file", whole_file)
+
+
+@pytest.fixture(name="streamed_only")
+def _streamed_only(monkeypatch):
+    streamed_only(monkeypatch)
+
+
+def _land(data: Path, name: str, text: str, **kw):
+    path = data / "inbox" / "propreports" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return process_inbox_file(path, "propreports", data, calendar="XNYS",
+                              first_date=dt.date(2024, 1, 2), today=TODAY, **kw)
+
+
+def _landed(data: Path) -> dict[str, list[dict]]:
+    """Each landed date file's rows, in stored order, without the landing time."""
+    out = {}
+    for path in sorted((data / LANDING / "fills").glob("date=*/*.parquet")):
+        out[path.parent.name] = pq.read_table(path).drop_columns(["landed_at"]).to_pylist()
+    return out
+
+
+def test_block_lines_follow_the_file_across_quoted_newlines_and_blank_lines(tmp_path):
+    header = "Date/Time,Account,B/S,Qty,Symbol,Price,Order Id,Fill Id\n"
+    record = "01/02/2024 09:30:00,T0001,B,100,AAPL,185.5,O{i},F{i}\n"
+    body = "".join(record.format(i=i) for i in range(1, 40))
+    body += '01/02/2024 09:31:00,T0001,B,100,"AA\nPL",185.5,O40,F40\n\n'  # lines 41-42, blank 43
+    body += "".join(record.format(i=i) for i in range(41, 60))
+    path = tmp_path / "f.csv"
+    path.write_bytes(header.encode() + body.encode())
+    reader = BlockReader(path, chunk_bytes=300)
+    blocks = list(reader)
+    assert len(blocks) > 5
+    lines = [int(x) for b in blocks for x in b.lines()]
+    assert lines == [*range(2, 41), 41, *range(44, 63)]
+    orders = [o for b in blocks for o in b.column("Order Id").to_pylist()]
+    assert orders == [f"O{i}" for i in range(1, 60)]
+    assert [o for b in blocks for o in b.column("Symbol").to_pylist()][39] == "AA\nPL"
+    assert reader.batch_id == file_batch_id(path)
+
+
+@pytest.mark.parametrize("content,why", [
+    (b"\xef\xbb\xbfDate/Time,Qty\n01/02/2024 09:30:00,1\n01/02/2024 09:31:00,1,2\n",
+     "a record with the wrong number of fields"),
+    ("Date/Time,Qty\n01/02/2024 09:30:00,1\nGr\xfc\xdfe,1\n".encode("cp1252"), "not UTF-8"),
+    ("Date/Time,Qty\n1,1\n".encode("utf-16"), "UTF-16"),
+    (b"PK\x03\x04rest", "empty or a spreadsheet"),
+])
+def test_unusual_files_are_left_to_the_whole_file_reader(tmp_path, content, why):
+    path = tmp_path / "f.csv"
+    path.write_bytes(content)
+    with pytest.raises(Unstreamable, match=why):
+        list(BlockReader(path, chunk_bytes=1024))
+
+
+def test_streamed_landing_equals_the_whole_file_landing(tmp_path, small_blocks, monkeypatch):
+    text = csv_text(FILLS_26, _rows(200))
+    assert len(text) > 10 * 2048  # many blocks
+    whole = _land(tmp_path / "b", "fills.csv", text, parse=parse_file)
+    streamed_only(monkeypatch)
+    streamed = _land(tmp_path / "a", "fills.csv", text)
+    assert streamed.status == whole.status == "landed"
+    assert (streamed.rows, streamed.dates, streamed.batch_id, streamed.warnings) == (
+        200, ["2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05", "2024-01-08"],
+        whole.batch_id, [])
+    a, b = _landed(tmp_path / "a"), _landed(tmp_path / "b")
+    assert a == b
+    first_day = [r["fill_id"] for r in a["date=2024-01-02"]]
+    assert first_day[-1] == "F101" and len(first_day) == 41  # the late fill, in file order
+    assert not (tmp_path / "a" / LANDING / ".staging").exists() or not any(
+        (tmp_path / "a" / LANDING / ".staging").iterdir())
+    marker = json.loads((tmp_path / "a" / LANDING / "_batches" /
+                         f"propreports-{streamed.batch_id}.json").read_text())
+    assert (marker["rows"], marker["duplicates"], marker["bad_rows"]) == (200, 0, 0)
+
+
+def test_a_bad_value_in_a_late_block_gets_the_whole_file_message(tmp_path, small_blocks):
+    rows = _rows(200)
+    rows[170]["Qty"] = "-5"
+    result = _land(tmp_path, "fills.csv", csv_text(FILLS_26, rows))
+    assert result.status == "rejected"
+    assert result.error == "fills.csv, line 172, column 'Qty': quantity must be > 0 (got -5)"
+    assert not (tmp_path / LANDING / "fills").exists()
+    assert (tmp_path / "rejected" / "propreports" / "fills.csv.error.txt").exists()
+
+
+def test_a_duplicate_line_in_another_block_is_dropped_as_by_the_whole_file_reader(
+        tmp_path, small_blocks):
+    rows = _rows(200)
+    rows.insert(150, dict(rows[3]))  # an exact repeat of line 5, ~11 blocks later
+    result = _land(tmp_path, "fills.csv", csv_text(FILLS_26, rows))
+    assert result.status == "landed" and result.rows == 200
+    assert result.warnings == [("fills.csv: dropped 1 exact duplicate row(s) (first on line 152, "
+                                "same as line 5)")]
+
+
+def test_fills_already_landed_are_merged_by_id_across_blocks(tmp_path, small_blocks,
+                                                             streamed_only):
+    rows = _rows(200)
+    first = _land(tmp_path, "monday.csv", csv_text(FILLS_26, rows[:120]))
+    assert first.status == "landed" and first.rows == 120
+    again = _land(tmp_path, "week.csv", csv_text(FILLS_26, rows))  # 120 already landed
+    assert again.status == "landed"
+    assert (again.rows, again.duplicates) == (80, 120)
+    assert again.warnings == [("week.csv: dropped 120 fill(s) already landed with the same "
+                               "content (merged by fill id)")]
+    ids = sorted(r["fill_id"] for day in _landed(tmp_path).values() for r in day)
+    assert ids == sorted(f"F{i}" for i in range(1, 201))
+
+
+def test_a_conflicting_refill_in_a_late_block_is_refused_with_its_line(tmp_path, small_blocks):
+    rows = _rows(200)
+    assert _land(tmp_path, "monday.csv", csv_text(FILLS_26, rows[:60])).status == "landed"
+    before = _landed(tmp_path)
+    rows[40]["Price"] = "99.99"  # F41 again, with another price
+    result = _land(tmp_path, "week.csv", csv_text(FILLS_26, rows))
+    assert result.status == "rejected"
+    assert result.error.startswith("week.csv, line 42, column 'price': fill id 'F41' is already "
+                                   "landed from monday.csv with a different price")
+    assert _landed(tmp_path) == before
