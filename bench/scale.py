@@ -10,7 +10,10 @@ Stages (each a fresh ``python`` process, so its peak RSS is its own ``VmHWM``):
                 trader partitions are registered in one call)
   features      ``trader_day_panel``, ``trader_features``, ``risk_labels`` over every date
   train_local   ``pooled_model``, ``trader_models`` (local pool of ``--workers`` processes),
-                ``model_evaluation``: one run over all trader partitions
+                ``model_evaluation``: one run over all trader partitions, or with
+                ``--train-traders N`` ``trader_models`` + ``model_evaluation`` over the first N
+                trader partitions only (the pooled model, trained on every trader's rows, is
+                then not trained: the others are served their fallback champion)
   train_dask    ``trader_models`` again on a ``distributed.LocalCluster`` of ``--workers``
                 single-threaded worker processes (``DaskCompute``); its predictions must equal
                 train_local's (same seeds), which the bench asserts
@@ -20,7 +23,9 @@ Every stage runs the real assets through ``dg.materialize`` on one Dagster insta
 data directory, with the resources ``definitions.py`` builds (``--quick`` shrinks the training
 budgets). Worker peaks are the workers' own ``VmHWM`` (reported by each trader's training task,
 and by each Dask worker). Training extrapolation to N workers: pooled + evaluation (serial)
-+ sum of per-trader seconds / N, from this run's per-trader timings.
++ sum of per-trader seconds / N, from this run's per-trader timings; with ``--train-traders``
+the 5,000-trader figure is the measured mean per trader x 5,000 / N (extrapolated, and
+printed as such).
 """
 
 from __future__ import annotations
@@ -150,8 +155,9 @@ def train_local(args) -> dict:
 
     from risk_dagster.defs.compute import LocalPoolCompute
 
-    meta, _ = _train(args, dg.AssetSelection.groups("models"),
-                     LocalPoolCompute(workers=args.workers))
+    selection = (dg.AssetSelection.assets("trader_models", "model_evaluation")
+                 if args.train_traders else dg.AssetSelection.groups("models"))
+    meta, _ = _train(args, selection, LocalPoolCompute(workers=args.workers))
     pooled_s = float(meta.get("pooled_model", {}).get("seconds", 0.0))
     return {**_trader_stats(meta), "pooled_s": pooled_s,
             "predictions": _predictions_fingerprint(args.data_dir)}
@@ -166,6 +172,8 @@ def _train(args, selection, compute):
     prepare_dagster_home(load_settings())
     with dg.DagsterInstance.get() as instance:
         traders = instance.get_dynamic_partitions("trader")
+    if args.train_traders:
+        traders = traders[: args.train_traders]
     return _materialize(args, selection, traders[0], traders[-1], {"compute": compute})
 
 
@@ -206,7 +214,8 @@ def drift(args) -> dict:
 def _run_stage(args, stage: str) -> dict:
     cmd = [sys.executable, "-m", "bench.scale", "--stage", stage, "--data-dir", args.data_dir,
            "--traders", str(args.traders), "--days", str(args.days), "--start", args.start,
-           "--workers", str(args.workers)] + (["--quick"] if args.quick else [])
+           "--workers", str(args.workers), "--train-traders", str(args.train_traders)] + (
+               ["--quick"] if args.quick else [])
     load = "{:.1f}".format(os.getloadavg()[0])
     started = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **_env(args)},
@@ -236,11 +245,12 @@ def _report(args, out: dict) -> None:
     if local:
         serial = local["wall_s"] - local["trader_models_s"]
         mean = local["trader_sum_s"] / max(1, local["traders"])
-        print(f"  training per trader: mean {mean:.1f} s, max {local['trader_max_s']:.1f} s "
-              f"(sum {local['trader_sum_s']:.0f} s over {local['traders']}); serial part of "
-              f"train_local (process start, pooled_model, model_evaluation) {serial:.0f} s")
+        print(f"  training per trader (measured): mean {mean:.1f} s, max "
+              f"{local['trader_max_s']:.1f} s (sum {local['trader_sum_s']:.0f} s over "
+              f"{local['traders']} traders); serial part of train_local (process start"
+              f"{'' if args.train_traders else ', pooled_model'}, model_evaluation) {serial:.0f} s")
         for n in sorted({args.workers, 8, 32, 128}):
-            print(f"  trader_models extrapolated on {n:>3} workers: this run "
+            print(f"  trader_models extrapolated on {n:>3} workers: {local['traders']} traders "
                   f"{local['trader_sum_s'] / n:.0f} s; 5000 traders x {mean:.1f} s / {n} = "
                   f"{5000 * mean / n / 60:.1f} min (+ the serial part, which grows with rows)")
     if local and "train_dask" in out:
@@ -259,6 +269,9 @@ def main() -> None:
     parser.add_argument("--start", default="2025-01-02")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--data-dir")
+    parser.add_argument("--train-traders", type=int, default=0,
+                        help="train only the first N trader partitions (0: all, with the pooled "
+                        "model)")
     parser.add_argument("--quick", action="store_true", help=f"smoke run: {QUICK}, small budgets")
     parser.add_argument("--stages", default=",".join(STAGES))
     parser.add_argument("--stage", choices=STAGES, help=argparse.SUPPRESS)
@@ -277,7 +290,9 @@ def main() -> None:
         tmp = tempfile.TemporaryDirectory(prefix="bench_scale_")
         args.data_dir = tmp.name
     print(f"bench.scale: {args.traders} traders x {args.days} sessions from {args.start}, "
-          f"workers={args.workers}{' (quick budgets)' if args.quick else ''}, data "
+          f"workers={args.workers}{' (quick budgets)' if args.quick else ''}"
+          f"{f', training the first {args.train_traders} traders' if args.train_traders else ''}"
+          f", data "
           f"{args.data_dir}; [load] = 1-min load average at the stage's start", flush=True)
     out = {}
     for stage in args.stages.split(","):

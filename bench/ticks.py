@@ -15,7 +15,11 @@ Then evaluates each tick as the daemon does (``evaluate_tick`` on a ``build_*_co
 prints one line per tick: seconds and run requests. Dagster gives up on a tick after 60 s.
 With the UI (default), starts ``dagster-webserver`` on the same instance and times the GraphQL
 queries of the trader_models page (PartitionHealthQuery, as the UI sends it, and the partition
-counts), each three times, printing the slowest.
+counts), each three times, printing the slowest; then loads the page itself in headless
+Chromium (Selenium; ``/usr/bin/chromium`` and ``/usr/bin/chromedriver`` unless
+``RISK_CHROMIUM`` / ``RISK_CHROMEDRIVER`` say otherwise): seconds from ``driver.get`` of
+``/assets/trader_models?view=partitions`` until the page shows ``Materialized (5,000)``, three
+loads (the first with a cold browser cache), printing each. Target: < 5 s.
 """
 
 from __future__ import annotations
@@ -201,8 +205,68 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+CHROME_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+                "--window-size=1400,1000"]
+
+
+def time_page_loads(base_url: str, materialized: int, repeats: int = 3,
+                    timeout_s: float = 120) -> list[float]:
+    """Seconds from opening the trader_models partitions page until it shows
+    ``Materialized (<n>)`` with ``n`` = ``materialized`` (as the UI formats it), per load."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = os.environ.get("RISK_CHROMIUM", "/usr/bin/chromium")
+    profile = tempfile.mkdtemp(prefix="bench_ticks_chrome_")
+    for flag in [*CHROME_FLAGS, f"--user-data-dir={profile}"]:
+        opts.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(os.environ.get("RISK_CHROMEDRIVER",
+                                                             "/usr/bin/chromedriver")),
+                              options=opts)
+    driver.set_page_load_timeout(timeout_s)
+    wanted = (f"Materialized ({materialized:,})", f"Materialized ({materialized})")
+    url = f"{base_url}/assets/trader_models?view=partitions"
+    try:
+        out = []
+        for _ in range(repeats):
+            driver.get("about:blank")
+            started = time.perf_counter()
+            driver.get(url)
+            WebDriverWait(driver, timeout_s, poll_frequency=0.1).until(
+                lambda d: any(w in d.find_element(By.TAG_NAME, "body").text for w in wanted),
+                message=f"{wanted[0]!r} on {url}")
+            out.append(time.perf_counter() - started)
+        return out
+    finally:
+        driver.quit()
+
+
+def _peaks_mb(pid: int) -> dict[int, float]:
+    """Peak RSS (VmHWM, MB) of ``pid`` and its child processes (the webserver and its code
+    server), read from /proc (Linux)."""
+    out = {}
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            status = Path(f"/proc/{p}/status").read_text()
+            children = Path(f"/proc/{p}/task/{p}/children").read_text().split()
+        except OSError:
+            continue
+        hwm = [line for line in status.splitlines() if line.startswith("VmHWM:")]
+        out[p] = int(hwm[0].split()[1]) / 1024 if hwm else float("nan")
+        todo.extend(int(c) for c in children)
+    return out
+
+
 def time_ui(repeats: int = 3) -> dict[str, float]:
-    """Slowest of ``repeats`` POSTs of each trader_models page query to a dagster-webserver."""
+    """Slowest of ``repeats`` POSTs of each trader_models page query to a dagster-webserver,
+    then the page's load time in the browser (``page_loads``: seconds per load)."""
     import requests
 
     port = _free_port()
@@ -237,6 +301,9 @@ def time_ui(repeats: int = 3) -> dict[str, float]:
                 node = body["data"]["assetNodeOrError"]
                 out["partitions"] = len(node["partitionKeysByDimension"][0]["partitionKeys"])
                 out["materialized"] = len(node["assetPartitionStatuses"]["materializedPartitions"])
+        out["page_loads"] = time_page_loads(f"http://127.0.0.1:{port}", out["materialized"],
+                                            repeats)
+        out["server_peaks_mb"] = _peaks_mb(server.pid)
         return out
     finally:
         server.terminate()
@@ -279,6 +346,11 @@ def main() -> None:
               "materialized")
         for name in ("PartitionHealthQuery", "partition stats + latest"):
             print(f"  UI {name:<37} {ui[name]:7.2f} s  (slowest of 3)")
+        loads = ", ".join(f"{s:.2f}" for s in ui["page_loads"])
+        print(f"  UI trader_models page in Chromium, until 'Materialized ({ui['materialized']:,})'"
+              f": {loads} s (cold, then warm; target < 5 s)")
+        peaks = ", ".join(f"{mb:,.0f}" for mb in ui["server_peaks_mb"].values())
+        print(f"  UI peak RSS of the webserver and its code server: {peaks} MB")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS {peak:.0f} MB (this process)")
 
