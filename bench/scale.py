@@ -137,7 +137,8 @@ def _trader_stats(meta: dict) -> dict:
     tm = meta["trader_models"]
     return {"trader_models_s": tm["seconds"], "trader_sum_s": tm["trader_seconds_sum"],
             "trader_max_s": tm["trader_seconds_max"], "worker_peak_mb": tm["worker_peak_rss_mb"],
-            "traders": tm["traders"], "compute": tm["compute"], "steps_s": meta["steps_s"]}
+            "traders": tm["traders"], "compute": tm["compute"], "steps_s": meta["steps_s"],
+            "with_lgbm": tm.get("with_trader_lgbm", 0)}
 
 
 def _predictions_fingerprint(data_dir: str) -> str:
@@ -229,7 +230,8 @@ def _run_stage(args, stage: str) -> dict:
 def _stage_line(stage: str, r: dict) -> str:
     extra = r.get("detail", "")
     if stage.startswith("train"):
-        extra = (f"{r['compute']}; trader_models {r['trader_models_s']:.1f} s, per trader "
+        extra = (f"{r['compute']}; {r['traders']} traders, {r['with_lgbm']} with a LightGBM of "
+                 f"their own; trader_models {r['trader_models_s']:.1f} s, per trader "
                  f"sum {r['trader_sum_s']:.1f} s, max {r['trader_max_s']:.1f} s; worker peak "
                  f"RSS {r['worker_peak_mb']:,.0f} MB; "
                  + ", ".join(f"{k} {v:.1f} s" for k, v in r["steps_s"].items()))
