@@ -137,7 +137,9 @@ def var_per_trader(per: pd.DataFrame) -> pd.DataFrame:
     out = per.copy()
     for col in ("var_violation_rate_raw", "var_violation_rate_calibrated"):
         if col in out:
-            out[col.replace("var_violation_rate", "violations_pct")] = (100 * out.pop(col)).round(2)
+            rate = pd.to_numeric(out.pop(col), errors="coerce")  # None where a trader had no row
+            out[col.replace("var_violation_rate", "violations_pct")] = (100 * rate).round(2)
     if "kupiec_p" in out:
-        out["kupiec_p"] = out["kupiec_p"].map(lambda v: float(f"{v:.3g}") if pd.notna(v) else v)
+        out["kupiec_p"] = pd.to_numeric(out["kupiec_p"], errors="coerce").map(
+            lambda v: float(f"{v:.3g}") if pd.notna(v) else v)
     return out

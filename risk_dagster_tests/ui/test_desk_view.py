@@ -116,6 +116,12 @@ def test_trade_recommendations_shows_the_per_trader_table(browser, dev_server):
         assert trader in browser.page_source
 
 
+def test_recommendation_partitions_are_the_sessions_meant_to_be_scored(browser, dev_server):
+    # the demo scores its last session; earlier dates are not expected, so none reads "missing"
+    _open(browser, f"{dev_server.ui_url}/assets/trade_recommendations?view=partitions",
+          "Materialized (1)", "Missing (0)", "2024-02-08")
+
+
 def test_model_evaluation_page(browser, dev_server):
     _open(browser, f"{dev_server.ui_url}/assets/model_evaluation", "labelled_rows",
           "large_loss_days", "champions")
@@ -249,10 +255,3 @@ def test_dev_stops_its_whole_tree_on_sigterm(dev_server):
     for url in (f"{dev_server.ui_url}/server_info", dev_server.reports_url):
         with pytest.raises(urllib.error.URLError):
             urllib.request.urlopen(url, timeout=2)
-
-
-
-def test_recommendation_partitions_are_the_sessions_meant_to_be_scored(browser, dev_server):
-    # the demo scores its last session; earlier dates are not expected, so none reads "missing"
-    _open(browser, f"{dev_server.ui_url}/assets/trade_recommendations?view=partitions",
-          "Materialized (1)", "Missing (0)", "2024-02-08")
