@@ -1,7 +1,7 @@
 """Bench: drift alarms and retraining on the simulated firm, in one process.
 
-    .venv/bin/python bench/drift.py                       # 40 traders, 2024-2025, 10 affected
-    .venv/bin/python bench/drift.py --traders 100 --affected 25 --end 2026-06-30
+    .venv/bin/python -m bench.drift                       # 40 traders, 2024-2025, 10 affected
+    .venv/bin/python -m bench.drift --traders 100 --affected 25 --end 2026-06-30
 
 Steps: simulate the firm with a ``trader_behaviour`` change injected at ``--change`` for
 ``--affected`` traders (chosen among those present for the whole period; the simulator's days
@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import resource
-import sys
 import tempfile
 import time
 import warnings
@@ -38,20 +37,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from risk_dagster.core.lake import Lake  # noqa: E402
-from risk_dagster.models import TrainingConfig  # noqa: E402
-from risk_dagster.monitoring import (MonitoringConfig, detection_delay, drift_scores,  # noqa: E402
+from bench.simulation_study import (FIXED_FEATURES, alarm_features, full_period_traders,
+                                    nth_session_after, predict_history, probability_metrics,
+                                    score_window, simulate_frames, train_champion)
+from risk_dagster.core.lake import Lake
+from risk_dagster.models import TrainingConfig
+from risk_dagster.monitoring import (MonitoringConfig, detection_delay, drift_scores,
                                      false_alarm_rate, scan_drift)
-from risk_dagster.monitoring.drift_report import drift_features, feature_windows  # noqa: E402
-from risk_dagster.monitoring.drift import reference_window  # noqa: E402
-from risk_dagster.monitoring.simulation_study import (FIXED_FEATURES,  # noqa: E402
-                                                      alarm_features, full_period_traders,
-                                                      nth_session_after, predict_history,
-                                                      probability_metrics, score_window,
-                                                      simulate_frames, train_champion)
-from risk_dagster.simulator import InjectedChange, SimulationConfig  # noqa: E402
+from risk_dagster.monitoring.drift import reference_window
+from risk_dagster.monitoring.drift_report import drift_features, feature_windows
+from risk_dagster.simulator import InjectedChange, SimulationConfig
 
 
 def _peak_rss_mb() -> float:

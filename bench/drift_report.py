@@ -1,7 +1,7 @@
 """Bench: one drift_report run over a range of dates, with and without the run-wide DriftCache.
 
-    .venv/bin/python bench/drift_report.py                    # 40 traders, 60 dates
-    .venv/bin/python bench/drift_report.py --traders 100 --dates 120
+    .venv/bin/python -m bench.drift_report                    # 40 traders, 60 dates
+    .venv/bin/python -m bench.drift_report --traders 100 --dates 120
 
 Builds a simulated firm (2024-01-02..--end) through the assets themselves (ingest, features,
 models with ``--cutoff``), then computes ``champion_drift_report`` for the first ``--dates``
@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import sys
 import tempfile
 import time
 import warnings
@@ -26,7 +25,6 @@ from pathlib import Path
 
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DAGSTER_HOME", tempfile.mkdtemp(prefix="bench_dh_"))
 warnings.filterwarnings("ignore")  # Dagster's beta warnings at import
 

@@ -128,7 +128,7 @@ def _row(label: str, t: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", default="/tmp/bench500")
+    parser.add_argument("--data-dir", default="bench/out/bench500")
     parser.add_argument("--traders", type=int, default=500)
     parser.add_argument("--start", default="2023-01-03")
     parser.add_argument("--end", default="2025-12-31")

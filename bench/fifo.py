@@ -1,8 +1,8 @@
 """Bench: the FIFO reconciliation of reported gross P&L (``reconcile_fifo_pnl``) on generated
 fills; prints fills/s and peak RSS.
 
-    .venv/bin/python bench/fifo.py                       # 1,000,000 fills
-    .venv/bin/python bench/fifo.py --fills 200000 --chunks 4
+    .venv/bin/python -m bench.fifo                       # 1,000,000 fills
+    .venv/bin/python -m bench.fifo --fills 200000 --chunks 4
 
 Fills: ``--traders`` accounts x 4 symbols, random buys and sells of 1-5 units (positions drift
 and are carried across days and chunks), 20 days; the reported totals are the same FIFO rule

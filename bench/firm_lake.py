@@ -1,7 +1,7 @@
 """A persistent simulated-firm lake for the benches (built once, reused while its marker matches).
 
-    .venv/bin/python -m bench.firm_lake --data-dir /tmp/bench500 --traders 500 --start 2023-01-03
-    .venv/bin/python -m bench.firm_lake --data-dir /tmp/bench40 --traders 40 --start 2024-01-02
+    .venv/bin/python -m bench.firm_lake --data-dir bench/out/bench500 --traders 500 --start 2023-01-03
+    .venv/bin/python -m bench.firm_lake --data-dir bench/out/bench40 --traders 40 --start 2024-01-02
 
 ``ensure_raw`` fills ``raw_fills``/``raw_totals``/``ground_truth`` straight from the simulator
 through ``ingest_batches`` (what the ``raw_trades`` asset calls with ``RISK_SOURCE=simulator``).

@@ -1,9 +1,9 @@
 """Bench: generate a simulated firm and ingest it; prints fills/s for each and peak RSS.
 
-    .venv/bin/python bench/ingest.py                      # 500 traders x 3 years
-    .venv/bin/python bench/ingest.py --traders 40 --end 2024-12-31
-    .venv/bin/python bench/ingest.py --propreports-rows 2000000   # one PropReports fills CSV
-    .venv/bin/python bench/ingest.py --propreports-rows 200000 --compare  # and the whole-file reader
+    .venv/bin/python -m bench.ingest                      # 500 traders x 3 years
+    .venv/bin/python -m bench.ingest --traders 40 --end 2024-12-31
+    .venv/bin/python -m bench.ingest --propreports-rows 2000000   # one PropReports fills CSV
+    .venv/bin/python -m bench.ingest --propreports-rows 200000 --compare  # and the whole-file reader
 
 The ``--propreports-rows`` case writes one PropReports fills export of that many rows (26
 columns, as the back office exports it: 500 accounts over the sessions of 2024) and times

@@ -1,7 +1,7 @@
 """Bench: peak RSS and wall time of the pooled model's training (``train_pooled``) on a firm lake.
 
-    .venv/bin/python bench/pooled_memory.py --data-dir /tmp/bench500      # 500 traders x 3 years
-    .venv/bin/python bench/pooled_memory.py --data-dir /tmp/bench500 --pooled-trials 2 --folds 2
+    .venv/bin/python -m bench.pooled_memory --data-dir bench/out/bench500      # 500 traders x 3 years
+    .venv/bin/python -m bench.pooled_memory --data-dir bench/out/bench500 --pooled-trials 2 --folds 2
 
 The lake (features + labels) is built by ``bench.firm_lake``. The training runs in a child
 process that does only ``train_pooled(data_dir, cfg)`` (read every trader's features and

@@ -1,7 +1,7 @@
 """Bench: a replay of the simulated firm with weekly retraining, and drift_report for one date.
 
-    .venv/bin/python -m bench.replay --data-dir /tmp/bench_replay              # 40 traders, 2025
-    .venv/bin/python -m bench.replay --data-dir /tmp/r8 --traders 8 --from 2024-08-26 \\
+    .venv/bin/python -m bench.replay --data-dir bench/out/bench_replay              # 40 traders, 2025
+    .venv/bin/python -m bench.replay --data-dir bench/out/r8 --traders 8 --from 2024-08-26 \\
         --to 2024-09-30 --n-trials 3 --drift-traders 500
 
 Runs ``run_replay`` (history from --start, replayed --from..--to: every morning run, label

@@ -1,6 +1,6 @@
 """Bench: score one date for every trader as a Dagster run launched from the command line.
 
-    .venv/bin/python -m bench.score                       # /tmp/bench500, its last date
+    .venv/bin/python -m bench.score                       # bench/out/bench500, its last date
     .venv/bin/python -m bench.score --champions keep      # use the champions already written
 
 Target (issue): one date for 500 traders in <= 20 s wall with < 2 GB peak RSS. The run is a
@@ -70,7 +70,7 @@ def write_pooled_champions(data_dir: Path, day: str) -> tuple[int, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", default="/tmp/bench500")
+    parser.add_argument("--data-dir", default="bench/out/bench500")
     parser.add_argument("--date", help="date to score (default: the lake's last)")
     parser.add_argument("--champions", choices=["pooled", "keep"], default="pooled")
     args = parser.parse_args()

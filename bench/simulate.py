@@ -1,6 +1,6 @@
 """Generation speed of the simulated firm: fills, seconds, fills/s and peak RSS.
 
-Usage: python bench/simulate.py [n_traders] [years]   (default: 40 traders x 2 years and
+Usage: python -m bench.simulate [n_traders] [years]   (default: 40 traders x 2 years and
 500 traders x 3 years). Iterates in chunks, as the pipeline does, so memory stays bounded.
 """
 

@@ -1,7 +1,7 @@
 """Bench: every sensor and schedule tick, and the trader_models page's GraphQL, at 5,000 traders.
 
-    .venv/bin/python bench/ticks.py                          # 5,000 traders, 252 dates, UI query
-    .venv/bin/python bench/ticks.py --traders 500 --no-ui
+    .venv/bin/python -m bench.ticks                          # 5,000 traders, 252 dates, UI query
+    .venv/bin/python -m bench.ticks --traders 500 --no-ui
 
 Builds, in a temporary data directory and a fresh local instance (SQLite; the production profile
 stores the same rows in PostgreSQL):

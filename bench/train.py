@@ -1,7 +1,7 @@
 """Bench: the weekly retraining (pooled model + every trader's candidates) on a simulated firm.
 
-    .venv/bin/python -m bench.train --data-dir /tmp/bench40 --traders 40 --start 2024-01-02
-    .venv/bin/python -m bench.train --data-dir /tmp/bench500 --sample 50   # 50 of 500 traders
+    .venv/bin/python -m bench.train --data-dir bench/out/bench40 --traders 40 --start 2024-01-02
+    .venv/bin/python -m bench.train --data-dir bench/out/bench500 --sample 50   # 50 of 500 traders
 
 Targets (issue): <= 3 min for 40 traders, <= 30 min for 500 traders, on 2 cores. Runs the real
 training path of the weekly job with ``TrainingConfig()`` defaults (the ``ModelSettings``
@@ -134,7 +134,7 @@ def _trial_summary(path: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", default="/tmp/bench40")
+    parser.add_argument("--data-dir", default="bench/out/bench40")
     parser.add_argument("--traders", type=int, default=40, help="firm size (building the lake)")
     parser.add_argument("--start", default="2024-01-02")
     parser.add_argument("--end", default="2025-12-31")

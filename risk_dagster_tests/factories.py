@@ -1,4 +1,10 @@
-"""Test support: small canonical frames (no simulator needed) and the definitions under test."""
+"""Test support, the one module: canonical fills and totals (no simulator needed), synthetic
+feature panels for the drift tests, the definitions under test and HTML helpers.
+
+Fills: ``make_fills`` (round trips of 100 shares with exact realized P&L, for the ingest
+checks), ``random_fills`` (vectorized random fills at volume, for the panel tests and
+``bench.pandas_reference``), ``fills_from_rows`` (hand-written fills for exact values).
+"""
 
 from __future__ import annotations
 
@@ -9,12 +15,15 @@ import re
 import numpy as np
 import pandas as pd
 
+from risk_dagster.core.calendar import session_bounds, sessions
 from risk_dagster.core.schemas import FILLS, TOTALS
 
 
 def make_fills(days: list[dt.date], traders: list[str], per_day: int = 6, seed: int = 0,
                source: str = "test") -> pd.DataFrame:
-    """Round trips of 100 shares (buy then sell) during the New York session."""
+    """Round trips of 100 shares (buy then sell) during the New York session, on ``days`` for
+    ``traders``; the sell's realized P&L is exactly 100 x (sell - buy) (for random fills at
+    volume over a calendar's sessions, ``random_fills``)."""
     rng = np.random.default_rng(seed)
     rows = []
     for day in days:
@@ -43,6 +52,151 @@ def totals_from(fills: pd.DataFrame) -> pd.DataFrame:
     agg["derived"] = False
     agg["source"] = "test"
     return TOTALS.conform(agg)
+
+
+# --- random fills at volume and hand-written ones (panel tests, bench.pandas_reference) ------
+
+SYMBOLS = np.array(["AAPL", "MSFT", "NVDA", "TSLA", "AMD", "META", "AMZN", "SPY"])
+ROUTES = np.array(["ARCA", "NSDQ", "EDGX", "BATS"])
+
+
+def random_fills(
+    n_traders: int,
+    start: dt.date,
+    n_days: int,
+    fills_per_day: int,
+    *,
+    calendar: str = "XNYS",
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Random canonical fills (``realized_pnl`` random, not from the prices): every trader
+    ``T0001``.. trades each of ``n_days`` sessions from ``start``, ``fills_per_day`` fills a day,
+    orders of 1 or more consecutive fills (one side and symbol each), prices noisy around a
+    level per symbol-day, timestamps inside the session."""
+    rng = np.random.default_rng(seed)
+    days = sessions(calendar, start, start + dt.timedelta(days=n_days * 2 + 10))[:n_days]
+    opens, closes = session_bounds(calendar, days)
+    n = n_traders * len(days) * fills_per_day
+    day_idx = np.repeat(np.arange(len(days)), n_traders * fills_per_day)
+    trader_idx = np.tile(np.repeat(np.arange(n_traders), fills_per_day), len(days))
+    open_us = opens.as_unit("us").asi8[day_idx]
+    span_us = (closes.as_unit("us").asi8 - opens.as_unit("us").asi8)[day_idx]
+    # Orders of 1-4 consecutive fills that never straddle two trader-days; an order has one
+    # side and symbol, and its fills come within a minute of its start.
+    new_order = (rng.random(n) < 0.5) | (np.arange(n) % fills_per_day == 0)
+    order_no = np.cumsum(new_order) - 1
+    n_orders = int(order_no[-1]) + 1
+    order_start = rng.random(n_orders)
+    t_us = open_us + (order_start[order_no] * (span_us - 60_000_000)).astype("int64")
+    t_us += rng.integers(0, 60_000_000, n)
+    sym_idx = (rng.integers(0, 3, n_orders) + trader_idx[new_order] % (len(SYMBOLS) - 3))[order_no]
+    # One price level per symbol-day plus noise, so the spread reference is meaningful.
+    base = 50.0 + 10.0 * np.arange(len(SYMBOLS))
+    level = base[sym_idx] * (1 + 0.02 * np.sin(day_idx + sym_idx))
+    price = np.round(level * (1 + 0.002 * rng.standard_normal(n)), 2)
+    qty = rng.integers(1, 10, n).astype("float64") * 100
+    side = np.where(rng.random(n_orders) < 0.5, "B", "S")[order_no]
+    liquidity = np.where(rng.random(n) < 0.5, "add", "remove").astype(object)
+    liquidity[rng.random(n) < 0.1] = None
+    notional = qty * price
+    frame = pd.DataFrame({
+        "trade_date": pd.DatetimeIndex(days[day_idx]).date,
+        "ts": pd.to_datetime(t_us, unit="us", utc=True),
+        "trader_id": np.char.add("T", np.char.zfill((trader_idx + 1).astype(str), 4)),
+        "symbol": SYMBOLS[sym_idx],
+        "side": side,
+        "short_sale": False,
+        "qty": qty,
+        "price": price,
+        "notional": notional,
+        "fees": np.round(qty * 0.003, 4),
+        "liquidity": liquidity,
+        "route": ROUTES[rng.integers(0, len(ROUTES), n)],
+        "order_id": np.char.add("O", order_no.astype(str)),
+        "fill_id": np.char.add("F", np.arange(n).astype(str)),
+        "realized_pnl": np.round(rng.normal(0, 20, n), 2),
+        "source": "test",
+    })
+    return FILLS.conform(frame)
+
+
+def fills_from_rows(rows: list[dict], *, trade_date: dt.date, trader_id: str = "T0001") -> pd.DataFrame:
+    """Canonical fills from short dicts: ``{"t": "14:31:00", "side": "B", "qty": 100,
+    "price": 10.0}`` plus optional ``symbol``, ``order_id``, ``fees``, ``liquidity``, ``route``,
+    ``trader_id``. ``t`` is a UTC time on ``trade_date``."""
+    out = []
+    for i, r in enumerate(rows):
+        qty, price = float(r["qty"]), float(r["price"])
+        out.append({
+            "trade_date": trade_date,
+            "ts": pd.Timestamp(f"{trade_date} {r['t']}", tz="UTC"),
+            "trader_id": r.get("trader_id", trader_id),
+            "symbol": r.get("symbol", "AAA"),
+            "side": r["side"],
+            "short_sale": False,
+            "qty": qty,
+            "price": price,
+            "notional": qty * price,
+            "fees": float(r.get("fees", 0.0)),
+            "liquidity": r.get("liquidity", "add"),
+            "route": r.get("route", "ARCA"),
+            "order_id": r.get("order_id", f"O{i}"),
+            "fill_id": f"F{trade_date:%Y%m%d}{i:05d}",
+            "realized_pnl": r.get("realized_pnl"),
+            "source": "test",
+        })
+    return FILLS.conform(pd.DataFrame(out))
+
+
+# --- synthetic feature panels (drift tests) ---------------------------------------------------
+# Each feature of each trader is a stationary AR(1) series (unit variance) with persistence drawn
+# from ``PHIS``: 0 for day-level quantities, 0.9-0.97 for rolling aggregates like 21-day volatility,
+# with Student-t innovations (fat tails). ``p_large_loss`` is a logistic function of the first three
+# features, so it inherits their persistence. A change is a level shift of ``shift_sd`` stationary
+# standard deviations and/or a scale change of ``scale`` on chosen features, from ``change_date``
+# on, for the ``affected`` traders.
+
+PHIS = (0.0, 0.3, 0.6, 0.9, 0.97)
+
+
+def _ar1(rng: np.random.Generator, n: int, phi: float, df: float) -> np.ndarray:
+    eps = rng.standard_t(df, size=n) / np.sqrt(df / (df - 2))  # unit variance innovations
+    x = np.empty(n)
+    x[0] = eps[0]  # stationary start (unit variance)
+    scale = np.sqrt(1 - phi**2)
+    for t in range(1, n):
+        x[t] = phi * x[t - 1] + scale * eps[t]
+    return x
+
+
+def synthetic_features(n_traders: int = 10, n_sessions: int = 500, n_features: int = 30,
+                       seed: int = 0, start: dt.date = dt.date(2024, 1, 2),
+                       change_date: dt.date | None = None, shift_features: tuple[str, ...] = (),
+                       shift_sd: float = 0.0, scale: float = 1.0,
+                       affected: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """Features frame ``trade_date, trader_id, f000.., p_large_loss`` on business days.
+
+    Out: n_traders x n_sessions rows. Feature ``f{j:03d}`` has persistence ``PHIS[j % 5]``.
+    With ``change_date``, rows of ``affected`` traders (all when None) dated >= change_date get
+    ``value * scale + shift_sd`` on ``shift_features`` (values are unit-variance, so shift_sd is
+    in standard deviations).
+    """
+    rng = np.random.default_rng(seed)
+    dates = pd.bdate_range(start, periods=n_sessions).date
+    names = [f"f{j:03d}" for j in range(n_features)]
+    frames = []
+    for i in range(n_traders):
+        tid = f"T{i + 1:04d}"
+        data = {n: _ar1(rng, n_sessions, PHIS[j % len(PHIS)], df=5.0) for j, n in enumerate(names)}
+        frame = pd.DataFrame({"trade_date": dates, "trader_id": tid, **data})
+        if change_date is not None and (affected is None or tid in affected):
+            after = frame["trade_date"] >= change_date
+            for f in shift_features:
+                frame.loc[after, f] = frame.loc[after, f] * scale + shift_sd
+        logit = -2.2 + 0.6 * frame[names[0]] + 0.5 * frame[names[1]] + 0.4 * frame[names[min(3, n_features - 1)]]
+        frame["p_large_loss"] = 1 / (1 + np.exp(-logit))
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
 
 
 @functools.cache

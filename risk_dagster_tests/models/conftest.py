@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
+from risk_dagster.models import TrainingConfig, train_candidates
+from risk_dagster_tests.models.synthetic_risk_data import make_synthetic
 
-from synthetic_risk_data import make_synthetic  # noqa: E402
-
-from risk_dagster.models import TrainingConfig, train_candidates  # noqa: E402
-
-# Small budgets keep the suite fast; the defaults are measured by bench_training.py.
+# Small budgets keep the suite fast; the defaults are measured by bench.train_synthetic.
 FAST = TrainingConfig(n_folds=3, n_trials=6, pooled_n_trials=4, max_rounds=150,
                       early_stopping_rounds=15, min_trader_rows=150, min_trader_positives=15,
                       pruner_startup_trials=3, seed=11)

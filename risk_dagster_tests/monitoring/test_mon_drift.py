@@ -9,7 +9,7 @@ import pytest
 from risk_dagster.monitoring.config import MonitoringConfig
 from risk_dagster.monitoring.drift import calibrate, drift_scores, reference_window
 from risk_dagster.monitoring.measurement import false_alarm_rate, scan_drift
-from risk_dagster.monitoring.synthetic import synthetic_features
+from risk_dagster_tests.factories import synthetic_features
 
 # The KS machinery at both window lengths: production runs KS on 20 rows and leaves 5-row
 # windows to the behaviour shift test, which the synthetic frames (no fingerprint) do not have.

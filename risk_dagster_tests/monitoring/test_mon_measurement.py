@@ -6,7 +6,7 @@ import pandas as pd
 
 from risk_dagster.monitoring.config import MonitoringConfig
 from risk_dagster.monitoring.measurement import detection_delay, false_alarm_rate, scan_drift
-from risk_dagster.monitoring.synthetic import synthetic_features
+from risk_dagster_tests.factories import synthetic_features
 
 
 def test_false_alarm_rate_counts_weeks_with_any_alarm():

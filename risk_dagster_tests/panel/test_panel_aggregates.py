@@ -12,7 +12,7 @@ import pytest
 
 from bench.pandas_reference import pandas_daily_aggregates
 from risk_dagster.panel import AGGREGATE_COLUMNS, fills_daily_aggregates
-from risk_dagster_tests.panel.fills_factory import fills_from_rows
+from risk_dagster_tests.factories import fills_from_rows
 
 DAY = dt.date(2024, 1, 3)  # XNYS session 14:30-21:00 UTC
 

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 from risk_dagster.panel import INTRADAY_COLUMNS, intraday_behaviour
-from risk_dagster_tests.panel.fills_factory import fills_from_rows
+from risk_dagster_tests.factories import fills_from_rows
 
 DAY = dt.date(2024, 1, 2)  # XNYS 14:30-21:00 UTC
 SESSION_S = 390 * 60

@@ -1,6 +1,6 @@
 """Throughput of the PropReports fills parser on a large generated export (not a test).
 
-Run: .venv/bin/python -m risk_dagster_tests.ingest.bench_ingest [rows] [--no-fill-id]
+Run: .venv/bin/python -m bench.parse_propreports [rows] [--no-fill-id]
 """
 
 from __future__ import annotations

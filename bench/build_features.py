@@ -1,7 +1,7 @@
 """Benchmark: build_features on a 500-trader x 750-session synthetic panel.
 
-Run: .venv/bin/python risk_dagster_tests/features/bench_build_features.py [traders] [sessions]
-Prints rows, feature columns, seconds and peak RSS (MiB). Not collected by pytest.
+Run: .venv/bin/python -m bench.build_features [traders] [sessions]
+Prints rows, feature columns, seconds and peak RSS (MiB).
 """
 
 from __future__ import annotations
@@ -9,14 +9,10 @@ from __future__ import annotations
 import resource
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from synthetic_panel import make_panel  # noqa: E402
-
-from risk_dagster.features import build_features  # noqa: E402
-from risk_dagster.labels import build_labels  # noqa: E402
+from risk_dagster.features import build_features
+from risk_dagster.labels import build_labels
+from risk_dagster_tests.features.synthetic_panel import make_panel
 
 
 def main() -> None:

@@ -1,39 +1,38 @@
-"""Drift detection and retraining measured on the simulated firm (used by ``bench/drift.py``).
+"""Drift detection and retraining measured on the simulated firm (used by ``bench.drift``).
 
 The study: simulate a firm (optionally with an injected ``trader_behaviour`` change), ingest it
 into a lake, build the panel, features and labels, train each trader's champion on the sessions
 up to a reference date, scan its features daily for drift, and compare the champion with a model
 retrained after the change on days neither model saw.
 
-Champion here is a simplified version of the evaluation stage's rule (which needs the full
-evaluation with counterfactuals): among ``trader_lgbm`` and ``logistic`` (never ``rules``), the
-families whose walk-forward Brier score is no worse than the climatological one (constant base
-rate), the highest walk-forward AUC wins; when none passes, ``logistic`` if trained.
+The champion is chosen by the evaluation stage's one rule (``evaluation.champions``): the
+trader's walk-forward predictions are evaluated and ``select_champions`` decides; a trader
+without out-of-sample rows gets the fallback (``FALLBACK_FAMILIES``: no pooled model is trained
+here, so its ``rules`` model).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterator
 from dataclasses import replace
 
 import numpy as np
 import pandas as pd
-import pyarrow.compute as pc
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
 from risk_dagster.core.calendar import sessions
 from risk_dagster.core.lake import Lake
+from risk_dagster.evaluation import EvaluationConfig, evaluate
+from risk_dagster.evaluation.champions import FALLBACK_FAMILIES, select_champions
 from risk_dagster.features import build_features
 from risk_dagster.ingest.raw_partitions import ingest_batches
+from risk_dagster.ingest.sources import SimulatorSource
 from risk_dagster.labels import build_labels
-from risk_dagster.models import TrainingConfig, train_candidates
+from risk_dagster.models import CandidateResult, TrainingConfig, train_candidates
 from risk_dagster.panel import build_trader_day_panel
-from risk_dagster.simulator import SimulationConfig, iter_simulation
+from risk_dagster.simulator import SimulationConfig
 from risk_dagster.simulator.engine import FirmSimulation
-
-CHAMPION_FAMILIES = ("trader_lgbm", "logistic")
 
 # The alternative tested set: the trader's own risk features (the contract's required ones) plus
 # level features of activity and size, which an injected behaviour change moves directly. No
@@ -44,19 +43,6 @@ FIXED_FEATURES = ("net_pnl_d0", "loss_streak", "drawdown_21d", "pnl_vol_21d",
                   "intraday_max_drawdown_d0")
 
 
-class _Batch:
-    """One simulator chunk in the shape ``ingest_batches`` reads."""
-
-    def __init__(self, batch):
-        self.dates = sorted(pc.unique(batch.truth["trade_date"]).to_pylist())
-        self.fills, self.totals, self.truth = batch.fills, batch.totals, batch.truth
-
-
-def _batches(config: SimulationConfig) -> Iterator[_Batch]:
-    for batch in iter_simulation(config, chunk_sessions=20):
-        yield _Batch(batch)
-
-
 def simulate_frames(config: SimulationConfig, lake: Lake) -> dict:
     """Simulate ``config`` into ``lake`` and build its panel, features and labels.
 
@@ -64,7 +50,9 @@ def simulate_frames(config: SimulationConfig, lake: Lake) -> dict:
     ``labels`` (the trader_features and risk_labels frames, ``trade_date`` as python date).
     """
     dates = [d.date() for d in sessions(config.calendar, config.start, config.end)]
-    stats = ingest_batches(_batches(config), lake, dates, config.calendar, with_truth=True)
+    source = SimulatorSource(config, chunk_sessions=20)
+    stats = ingest_batches(source.iter_batches(dates), lake, dates, config.calendar,
+                           with_truth=True)
     panel = build_trader_day_panel(lake, dates, calendar=config.calendar)
     features, labels = build_features(panel), build_labels(panel)
     for frame in (features, labels):
@@ -81,21 +69,18 @@ def full_period_traders(config: SimulationConfig) -> list[str]:
     return [f"T{i + 1:04d}" for i in range(tr.n) if tr.join[i] == 0 and tr.leave[i] >= n_sessions]
 
 
-def choose_champion(result) -> object | None:
-    """The champion among a ``train_candidates`` result's final models (rule in module doc)."""
-    passing = []
-    for family in CHAMPION_FAMILIES:
-        cv = result.cv_metrics.get(family, {})
-        if family not in result.final_models or not cv:
-            continue
-        base = cv.get("base_rate", math.nan)
-        auc, brier = cv.get("auc", math.nan), cv.get("brier", math.nan)
-        if not (math.isnan(auc) or math.isnan(brier)) and brier <= base * (1 - base):
-            passing.append((auc, family))
-    if passing:
-        return result.final_models[max(passing)[1]]
-    return result.final_models.get("logistic")
-
+def choose_champion(result: CandidateResult, labels: pd.DataFrame,
+                    cfg: EvaluationConfig | None = None) -> object | None:
+    """The final model of the family ``select_champions`` picks on one trader's
+    ``train_candidates`` result (its out-of-sample predictions against ``labels``); when it picks
+    none (no out-of-sample rows), the first of ``FALLBACK_FAMILIES`` trained; else None."""
+    decisions = {}
+    if len(result.oos_predictions):
+        evaluation = evaluate(result.oos_predictions, labels, None, cfg or EvaluationConfig())
+        decisions = select_champions(evaluation)
+    family = next(iter(decisions.values()), {}).get("chosen") or next(
+        (f for f in FALLBACK_FAMILIES if f in result.final_models), None)
+    return result.final_models.get(family)
 
 def train_champion(features: pd.DataFrame, labels: pd.DataFrame, trader: str,
                    cutoff: dt.date, cfg: TrainingConfig) -> object | None:
@@ -110,7 +95,7 @@ def train_champion(features: pd.DataFrame, labels: pd.DataFrame, trader: str,
     known = pd.to_datetime(lab["label_date"]) <= pd.Timestamp(cutoff)
     lab = lab.assign(label_status=lab["label_status"].where(known, "pending"))
     result = train_candidates(f, lab, trader, replace(cfg, cutoff=cutoff))
-    return choose_champion(result)
+    return choose_champion(result, lab)
 
 
 def predict_history(model, features: pd.DataFrame, trader: str) -> pd.DataFrame:

@@ -1,7 +1,7 @@
 """Bench: weekly retraining of every trader (+ the pooled model) on synthetic data.
 
 Usage (from the repo root):
-    .venv/bin/python risk_dagster_tests/models/bench_training.py --traders 40 --workers 2
+    .venv/bin/python -m bench.train_synthetic --traders 40 --workers 2
 
 Each worker is a separate OS process (``--part k``) that rebuilds the same seeded data and
 trains its share of the traders, so nothing crosses a process boundary but text. The pooled
@@ -15,13 +15,9 @@ import json
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from synthetic_risk_data import make_synthetic  # noqa: E402
-
-from risk_dagster.models import TrainingConfig, save_model, train_candidates  # noqa: E402
+from risk_dagster.models import TrainingConfig, save_model, train_candidates
+from risk_dagster_tests.models.synthetic_risk_data import make_synthetic
 
 
 def run_part(args) -> dict:
@@ -65,8 +61,9 @@ def main() -> None:
         print(json.dumps(run_part(args)), flush=True)
         return
     t0 = time.perf_counter()
-    base = [sys.executable, __file__, "--traders", str(args.traders), "--days", str(args.days),
-            "--features", str(args.features), "--workers", str(args.workers)]
+    base = [sys.executable, "-m", "bench.train_synthetic", "--traders", str(args.traders),
+            "--days", str(args.days), "--features", str(args.features),
+            "--workers", str(args.workers)]
     if args.models_root:
         base += ["--models-root", args.models_root]
     procs = [subprocess.Popen(base + ["--part", str(k)], stdout=subprocess.PIPE, text=True)
