@@ -112,7 +112,7 @@ def main() -> None:
     from risk_dagster.core.schemas import FILLS
     from risk_dagster.panel import build_trader_day_panel, fills_daily_aggregates
     from risk_dagster.panel import intraday_behaviour
-    from risk_dagster_tests.factories import random_fills
+    from risk_dagster_tests.factories import first_sessions, make_fills, trader_ids
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--traders", type=int, default=500)
@@ -120,7 +120,8 @@ def main() -> None:
     parser.add_argument("--fills", type=int, default=100, help="fills per trader-day")
     args = parser.parse_args()
 
-    fills = random_fills(args.traders, dt.date(2024, 1, 2), args.days, args.fills)
+    fills = make_fills(first_sessions("XNYS", dt.date(2024, 1, 2), args.days),
+                       trader_ids(args.traders), args.fills)
     days = sorted(set(fills["trade_date"]))
     sessions("XNYS", days[0], days[-1])  # load the calendar outside the timings
     with tempfile.TemporaryDirectory() as root:

@@ -9,14 +9,14 @@ import pytest
 
 from risk_dagster.core.lake import Lake
 from risk_dagster.core.schemas import FILLS, TOTALS
-from risk_dagster_tests.factories import random_fills
+from risk_dagster_tests.factories import first_sessions, make_fills, trader_ids
 
 
 @pytest.fixture
 def small_fills() -> pd.DataFrame:
     """8 traders x 6 sessions x 40 fills from 2024-01-02 (XNYS), with some same-instant fills so
     that tie-breaking by fill_id is exercised."""
-    fills = random_fills(8, dt.date(2024, 1, 2), 6, 40, seed=3)
+    fills = make_fills(first_sessions("XNYS", dt.date(2024, 1, 2), 6), trader_ids(8), 40, seed=3)
     # Round a third of the timestamps to the second: ties within orders and across traders.
     third = fills.index % 3 == 0
     fills.loc[third, "ts"] = fills.loc[third, "ts"].dt.floor("s")

@@ -12,7 +12,7 @@ import pytest
 from risk_dagster.core.calendar import sessions
 from risk_dagster.panel import PANEL_COLUMN_NAMES, PANEL_COLUMNS, build_trader_day_panel
 from risk_dagster_tests.panel.conftest import write_fills, write_totals
-from risk_dagster_tests.factories import random_fills
+from risk_dagster_tests.factories import make_fills, trader_ids
 
 CONTRACT = """trade_date trader_id traded gross_pnl fees net_pnl unrealized_delta total_pnl n_orders
 n_fills qty notional n_symbols n_routes add_liq_rate remove_liq_rate first_hour_fill_rate
@@ -28,7 +28,7 @@ DAYS = [d.date() for d in sessions("XNYS", dt.date(2024, 1, 2), dt.date(2024, 2,
 @pytest.fixture
 def firm_fills() -> pd.DataFrame:
     """4 traders over 41 sessions; T0002 stops after session 5, T0003 starts at session 10."""
-    fills = random_fills(4, DAYS[0], len(DAYS), 15, seed=11)
+    fills = make_fills(DAYS, trader_ids(4), 15, seed=11)
     day = fills["trade_date"].map({d: i for i, d in enumerate(DAYS)})
     gone = (fills["trader_id"] == "T0002") & (day > 5)
     late = (fills["trader_id"] == "T0003") & (day < 10)
@@ -128,8 +128,8 @@ def test_panel_at_d_ignores_everything_after_d(lake, firm_fills):
     later["price"] *= 1.5
     later["qty"] *= 3
     later["notional"] = later["qty"] * later["price"]
-    extra = random_fills(1, DAYS[35], 3, 10, seed=99).assign(trader_id="T0099")
-    returner = random_fills(1, DAYS[32], 1, 5, seed=5).assign(trader_id="T0002")
+    extra = make_fills(DAYS[35:38], ["T0099"], 10, seed=99)
+    returner = make_fills(DAYS[32:33], ["T0002"], 5, seed=5)
     write_fills(lake, pd.concat([later, extra, returner], ignore_index=True))
     write_totals(lake, _totals(later, DAYS[35:]).assign(gross_pnl=-1e6))
 
@@ -142,7 +142,8 @@ def test_panel_at_d_ignores_everything_after_d(lake, firm_fills):
 
 
 def test_24_7_venue_uses_calendar_days_and_wallet_ids(lake):
-    fills = random_fills(2, dt.date(2024, 3, 1), 3, 10, calendar="24/7", seed=4)
+    fills = make_fills([dt.date(2024, 3, d) for d in (1, 2, 3)], trader_ids(2), 10, seed=4,
+                       calendar="24/7")
     fills["trader_id"] = fills["trader_id"].map({"T0001": "0xae5e01", "T0002": "0xae5e02"})
     write_fills(lake, fills[fills["trade_date"] != dt.date(2024, 3, 2)])  # a quiet Saturday
     days = [dt.date(2024, 3, 1) + dt.timedelta(days=i) for i in range(4)]
