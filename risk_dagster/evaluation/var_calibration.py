@@ -30,8 +30,10 @@ were chosen on those demo rows (7 pairs tried); the replay checks them on later 
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -171,3 +173,39 @@ def violation_report(rows: pd.DataFrame, var_column: str = "var_05",
                         for t, g in rows.groupby("trader_id", sort=True)],
                        columns=["trader_id", *firm])
     return firm, per
+
+
+def calibrate_champions(rows: pd.DataFrame, champions: dict, level: float) -> dict:
+    """Add each champion's serving VaR scale to its decision (``var_calibration``, in place)
+    and return the walk-forward violation figures of the champions' rows before and after
+    calibration: ``raw`` / ``calibrated`` (``violation_report``), ``per_trader`` (violation
+    rates raw and calibrated, Kupiec p) and ``config``.
+
+    ``rows``: the evaluation's out-of-sample rows of every model (``Evaluation.rows``);
+    ``champions``: trader id -> decision with ``chosen`` (the model family); ``level``: 0.05."""
+    chosen = {t: d.get("chosen") for t, d in champions.items()}
+    rows = rows[rows["model"] == rows["trader_id"].map(chosen)]
+    cfg = VarCalibrationConfig(level=level)
+    for tid, entry in serving_scales(rows, cfg, traders=list(champions)).items():
+        champions[tid]["var_calibration"] = entry
+    rows = rows.join(walk_forward_scales(rows, cfg))
+    raw, raw_per = violation_report(rows, "var_05", cfg.level)
+    used = rows[rows["var_scope"] != "none"]  # rows with a calibration set before them
+    cal, cal_per = violation_report(used, "var_05_calibrated", cfg.level)
+    per = raw_per[["trader_id", "var_n", "var_violation_rate"]].merge(
+        cal_per[["trader_id", "var_n", "var_violation_rate", "kupiec_p"]], on="trader_id",
+        how="left", suffixes=("_raw", "_calibrated"))
+    return {"raw": raw, "calibrated": cal, "per_trader": per, "config": cfg.to_dict()}
+
+
+def write_var_report(numbers: dict, out_dir: Path) -> Path:
+    """``calibrate_champions``' figures as ``<out_dir>/var_calibration.json`` (atomically)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "var_calibration.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps({"raw": numbers["raw"], "calibrated": numbers["calibrated"],
+                               "config": numbers["config"],
+                               "per_trader": numbers["per_trader"].to_dict(orient="records")},
+                              indent=2, default=float))
+    tmp.replace(path)
+    return path

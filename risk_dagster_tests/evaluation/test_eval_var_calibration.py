@@ -112,3 +112,27 @@ def test_the_default_window_follows_a_trader_whose_risk_grows():
     late = cal[pd.to_datetime(cal["trade_date"]) >= pd.Timestamp("2024-10-01")]
     assert late["var_scale"].median() == pytest.approx(2.0, rel=0.25)  # the last 40 rows
     assert violation_report(late, "var_05_calibrated")[0]["var_violation_rate"] < 0.10
+
+
+def test_champions_are_calibrated_on_their_own_family_rows_only(tmp_path):
+    from risk_dagster.evaluation.var_calibration import calibrate_champions, write_var_report
+
+    champion_rows = _rows(n_traders=2).assign(model="trader_lgbm")
+    # another family whose VaR is hopelessly loose: it must not enter the champions' figures
+    other = champion_rows.assign(model="logistic", var_05=-1e9)
+    champions = {"T0000": {"chosen": "trader_lgbm"}, "T0001": {"chosen": "trader_lgbm"}}
+    numbers = calibrate_champions(pd.concat([champion_rows, other], ignore_index=True),
+                                  champions, 0.05)
+    # the tight champion VaR (16% in theory); mixed with the loose family it would read ~8%
+    assert numbers["raw"]["var_violation_rate"] > 0.12
+    assert numbers["raw"]["var_n"] == len(champion_rows)
+    assert set(numbers["per_trader"]["trader_id"]) == {"T0000", "T0001"}
+    for decision in champions.values():  # each champion carries its serving scale
+        assert decision["var_calibration"]["scope"] == "trader"
+        # from its last 40 rows: noisy around 1 / 0.6, but a widening
+        assert 1.2 < decision["var_calibration"]["scale"] < 2.5
+    path = write_var_report(numbers, tmp_path / "run")
+    assert path.name == "var_calibration.json" and not list(tmp_path.glob("run/*.tmp"))
+    import json
+    stored = json.loads(path.read_text())
+    assert stored["raw"]["var_n"] == len(champion_rows) and len(stored["per_trader"]) == 2

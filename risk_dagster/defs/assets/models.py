@@ -32,10 +32,9 @@ from risk_dagster.evaluation.champions import (
     with_fallbacks,
     write_champions,
 )
-from risk_dagster.evaluation.var_calibration import (VarCalibrationConfig, serving_scales,
-                                                     violation_report, walk_forward_scales)
 from risk_dagster.evaluation.summary import (CHAMPION_COLUMNS, champion_table, headline, key_figures,
                                              var_figures, var_per_trader)
+from risk_dagster.evaluation.var_calibration import calibrate_champions, write_var_report
 from risk_dagster.models.fleet import (
     MODELS_DIR,
     read_predictions,
@@ -142,7 +141,8 @@ def model_evaluation(context: dg.AssetExecutionContext, lake: LakeResource,
     champions = with_fallbacks(champions or {}, _traders(lake.lake), models_root)
     var_numbers = {}
     if evaluation is not None:  # the champion's VaR, calibrated on its out-of-sample rows
-        var_numbers = _calibrate_var(evaluation, champions)
+        var_numbers = calibrate_champions(evaluation.rows, champions,
+                                          evaluation.config.var_level)
     champions = write_champions(champions, models_root, context.run_id)
     complete = labels[labels["label_status"] == "complete"]
     common = {"labelled_rows": len(complete),
@@ -214,39 +214,13 @@ def _champion_numbers(predictions, labels, truth, champions, cfg, out_dir: Path)
     return {k: float(numbers[k]) for k in keep if numbers.get(k) is not None}
 
 
-def _calibrate_var(evaluation, champions: dict) -> dict:
-    """Add each champion's VaR scale to its decision (``var_calibration``) and return the
-    walk-forward violation figures before and after calibration (see var_calibration.py)."""
-    chosen = {t: d.get("chosen") for t, d in champions.items()}
-    rows = evaluation.rows
-    rows = rows[rows["model"] == rows["trader_id"].map(chosen)]
-    cfg = VarCalibrationConfig(level=evaluation.config.var_level)
-    for tid, entry in serving_scales(rows, cfg, traders=list(champions)).items():
-        champions[tid]["var_calibration"] = entry
-    rows = rows.join(walk_forward_scales(rows, cfg))
-    raw, raw_per = violation_report(rows, "var_05", cfg.level)
-    used = rows[rows["var_scope"] != "none"]  # rows with a calibration set before them
-    cal, cal_per = violation_report(used, "var_05_calibrated", cfg.level)
-    per = raw_per[["trader_id", "var_n", "var_violation_rate"]].merge(
-        cal_per[["trader_id", "var_n", "var_violation_rate", "kupiec_p"]], on="trader_id",
-        how="left", suffixes=("_raw", "_calibrated"))
-    return {"raw": raw, "calibrated": cal, "per_trader": per, "config": cfg.to_dict()}
-
-
 def _var_metadata(numbers: dict, out_dir: Path) -> dict:
     if not numbers:
         return {}
-    raw, cal, per = numbers["raw"], numbers["calibrated"], numbers["per_trader"]
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "var_calibration.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({"raw": raw, "calibrated": cal, "config": numbers["config"],
-                               "per_trader": per.to_dict(orient="records")}, indent=2,
-                              default=float))
-    tmp.replace(path)
+    path = write_var_report(numbers, out_dir)
     return {
-        **var_figures(raw, cal),
-        "var_per_trader": markdown_table(var_per_trader(per), max_rows=60),
+        **var_figures(numbers["raw"], numbers["calibrated"]),
+        "var_per_trader": markdown_table(var_per_trader(numbers["per_trader"]), max_rows=60),
         "var_calibration_json": dg.MetadataValue.path(str(path))}
 
 
