@@ -61,8 +61,8 @@ class BlockReader:
         assert self._done, "read every block first"
         return self._digest.hexdigest()[:16]
 
-    def _read(self, fh) -> bytes:
-        data = fh.read(self.chunk_bytes)
+    def _read(self, fh, size: int | None = None) -> bytes:
+        data = fh.read(size or self.chunk_bytes)
         self._digest.update(data)
         return data
 
@@ -95,19 +95,15 @@ class BlockReader:
             pending, next_line, eof = head[end + 1:], 2, False
             while not eof or pending:
                 while not eof and len(pending) < self.chunk_bytes:
-                    more = self._read(fh)
+                    more = self._read(fh, self.chunk_bytes - len(pending))
                     eof = not more
                     pending += more
                 piece, pending = _cut(pending, final=eof)
-                if not piece.strip():
+                if not piece or piece.isspace():
                     if eof and not pending:
                         break
                     raise Unstreamable("blank block")
-                try:
-                    piece.decode("utf-8")
-                except UnicodeDecodeError:
-                    raise Unstreamable("not UTF-8") from None
-                table = _parse(piece, len(header), delimiter)
+                table = _parse(piece, len(header), delimiter)  # refuses invalid UTF-8
                 n_lines = piece.count(b"\n") + (0 if piece.endswith(b"\n") else 1)
                 if table.num_rows == n_lines:
                     lines = np.arange(next_line, next_line + n_lines, dtype=np.int64)
@@ -151,8 +147,8 @@ def _parse(piece: bytes, n_fields: int, delimiter: str) -> pa.Table:
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in names}, strings_can_be_null=False,
                 quoted_strings_can_be_null=False))
-    except pa.ArrowInvalid:
-        raise Unstreamable("CSV parse error") from None
+    except pa.ArrowInvalid:  # a quoting problem, or not UTF-8 (string columns are checked)
+        raise Unstreamable("CSV parse error or not UTF-8") from None
     if odd:
         raise Unstreamable("a record with the wrong number of fields")
     return return_table
@@ -192,10 +188,12 @@ def stage_blocks(path: Path, convert: Callable[[RawTable], tuple[pa.Table, np.nd
     stage.mkdir(parents=True, exist_ok=True)
     blocks = BlockReader(path, chunk_bytes or CHUNK_BYTES)
     rows, warnings, k = 0, None, 0
-    with ThreadPoolExecutor(2) as pool:  # Parquet encoding releases the GIL
+    # Parquet encoding and CSV parsing release the GIL: the next block is read while this one
+    # is converted, and parts are written beside
+    with ThreadPoolExecutor(2) as pool, ThreadPoolExecutor(1) as reader:
         writes: list = []
         try:
-            for raw in blocks:
+            for raw in _prefetched(blocks, reader):
                 table, lines = convert(raw)
                 if check is not None:
                     check(table, lines)
@@ -204,12 +202,13 @@ def stage_blocks(path: Path, convert: Callable[[RawTable], tuple[pa.Table, np.nd
                     raise Unstreamable(f"row warnings: {row_warnings[0]}")
                 warnings = warnings if warnings is not None else list(raw.warnings)
                 rows += table.num_rows
+                n_before = len(writes)
                 for key, part in _by_date(table, extra):
                     target = stage / f"{key}-{k:05d}.parquet"
                     parts.setdefault(key, []).append(target)
                     writes.append(pool.submit(_write, target, part))
                 k += 1
-                _raise_first(writes, done_only=True)
+                _raise_first(writes, keep=len(writes) - n_before)  # one block's writes pending
         except BaseException as exc:
             for w in writes:
                 w.cancel()
@@ -223,12 +222,25 @@ def stage_blocks(path: Path, convert: Callable[[RawTable], tuple[pa.Table, np.nd
             "batch_id": blocks.batch_id}
 
 
-def _raise_first(futures: list, *, done_only: bool = False) -> None:
-    for f in list(futures):
-        if done_only and not f.done():
-            continue
+def _prefetched(blocks: BlockReader, pool: ThreadPoolExecutor) -> Iterator[RawTable]:
+    """The blocks, the next one read and parsed (GIL released) while the caller converts this
+    one: at most two blocks in memory."""
+    it = iter(blocks)
+    nxt = pool.submit(next, it, None)
+    while True:
+        raw = nxt.result()
+        if raw is None:
+            return
+        nxt = pool.submit(next, it, None)
+        yield raw
+
+
+def _raise_first(futures: list, *, keep: int = 0) -> None:
+    """Wait for all but the last ``keep`` futures (raising the first error) and forget them."""
+    done = futures[:len(futures) - keep]
+    for f in done:
         f.result()
-        futures.remove(f)
+    del futures[:len(done)]
 
 
 def _by_date(table: pa.Table, extra: dict[str, pa.Scalar]) -> Iterator[tuple[str, pa.Table]]:
