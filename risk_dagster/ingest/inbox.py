@@ -250,12 +250,9 @@ def process_inbox_file(path: Path, source: str, data_dir: Path, *, calendar: str
     custom = data_dir / MAPPINGS / f"{source}.yaml"  # a user's own column mapping
     spec = str(custom) if custom.exists() else source
     if parse is None:  # a plain fills CSV streams in blocks; anything else is read whole
-        try:
-            streamed = _land_streamed(path, source, spec, data_dir, calendar=calendar,
-                                      account=account, replace=replace, first_date=first_date,
-                                      today=today)
-        except IngestError:
-            streamed = None  # e.g. a missing file: the whole-file path words the refusal
+        streamed = _land_streamed(path, source, spec, data_dir, calendar=calendar,
+                                  account=account, replace=replace, first_date=first_date,
+                                  today=today)
         if streamed is not None:
             return streamed
     parse = parse or parse_file
@@ -307,7 +304,10 @@ def _land_streamed(path: Path, source: str, spec: str, data_dir: Path, *, calend
     from risk_dagster.ingest.dispatch import block_converter
     from risk_dagster.ingest.stream import Unstreamable, stage_blocks
 
-    convert = block_converter(path, spec, calendar=calendar, account=account)
+    try:
+        convert = block_converter(path, spec, calendar=calendar, account=account)
+    except Exception:  # noqa: BLE001 - a missing file, a broken mapping: the whole-file path says
+        return None
     if convert is None:
         return None
     root = data_dir / LANDING
@@ -325,11 +325,13 @@ def _land_streamed(path: Path, source: str, spec: str, data_dir: Path, *, calend
             staged = stage_blocks(path, convert, stage / "parts", extra=extra, check=check)
             batch_id = staged["batch_id"]
             parts = [p for files in staged["parts"].values() for p in files]
-            if _repeated_fill_id(parts):  # across blocks: the whole-file reader words it
+            # ids repeated across blocks (each block checks its own): the whole-file reader
+            # words it
+            if staged["blocks"] > 1 and _repeated_fill_id(parts):
                 raise Unstreamable("a fill id repeats")
             drop = merge_staged(data_dir, source, batch_id, path.name, parts, replace=replace)
-        except (Unstreamable, IngestError):
-            shutil.rmtree(stage, ignore_errors=True)
+        except Exception:  # noqa: BLE001 - Unstreamable, an error to word or anything else
+            shutil.rmtree(stage, ignore_errors=True)  # before publishing: nothing landed
             return None
         duplicates = sum(len(v) for v in drop.values())
         dates = publish_staged(data_dir, source, batch_id, staged["parts"], stage, drop,

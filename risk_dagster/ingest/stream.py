@@ -182,7 +182,8 @@ def stage_blocks(path: Path, convert: Callable[[RawTable], tuple[pa.Table, np.nd
     runs on each block (the landing's date checks). Raises Unstreamable (every IngestError of a
     block included; nothing outside ``stage`` is written).
 
-    Returns ``{"parts": {date: [paths]}, "rows": n, "warnings": [...], "batch_id": hex16}``.
+    Returns ``{"parts": {date: [paths]}, "rows": n, "warnings": [...], "blocks": n,
+    "batch_id": hex16}``.
     """
     parts: dict[str, list[Path]] = {}
     stage.mkdir(parents=True, exist_ok=True)
@@ -218,7 +219,7 @@ def stage_blocks(path: Path, convert: Callable[[RawTable], tuple[pa.Table, np.nd
         _raise_first(writes)
     if not rows:
         raise Unstreamable("no data rows")
-    return {"parts": parts, "rows": rows, "warnings": warnings or [],
+    return {"parts": parts, "rows": rows, "warnings": warnings or [], "blocks": k,
             "batch_id": blocks.batch_id}
 
 

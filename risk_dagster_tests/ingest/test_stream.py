@@ -165,3 +165,16 @@ def test_a_conflicting_refill_in_a_late_block_is_refused_with_its_line(tmp_path,
     assert result.error.startswith("week.csv, line 42, column 'price': fill id 'F41' is already "
                                    "landed from monday.csv with a different price")
     assert _landed(tmp_path) == before
+
+
+def test_an_unexpected_failure_while_staging_falls_back_and_leaves_nothing(tmp_path,
+                                                                           small_blocks,
+                                                                           monkeypatch):
+    def disk_full(target, table):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(stream, "_write", disk_full)
+    result = _land(tmp_path, "fills.csv", csv_text(FILLS_26, _rows(200)))
+    assert result.status == "landed" and result.rows == 200  # read whole instead
+    assert sum(len(day) for day in _landed(tmp_path).values()) == 200
+    assert not any((tmp_path / LANDING / ".staging").glob("stream-*"))
