@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 from croniter import croniter
 
-from risk_dagster.core.calendar import previous_session
+from risk_dagster.core.calendar import previous_session, sessions
 from risk_dagster.core.settings import Settings
 from risk_dagster.defs.partitions import RANGE_END_TAG, RANGE_START_TAG, TRADER_PARTITIONS_NAME
 from risk_dagster.models.fleet import MODELS_DIR
@@ -167,8 +167,15 @@ class Replay:
             self._save()
 
     def _start_time(self) -> dt.datetime:
+        """Just before the morning of ``first`` (its run advises ``first`` from the history's
+        last close)."""
         tz = ZoneInfo(self.morning.execution_timezone or "UTC")
-        return dt.datetime.combine(self.first, dt.time(23, 59), tz)
+        return dt.datetime.combine(self.first - dt.timedelta(days=1), dt.time(23, 59), tz)
+
+    def _final_morning(self) -> dt.date:
+        """The morning that ingests ``last`` (the next session's): the last one replayed."""
+        cal = self.settings.calendar
+        return sessions(cal, self.last + dt.timedelta(days=1), self.last + dt.timedelta(days=20))[0].date()
 
     def _weekly(self, after: dt.datetime, until: dt.datetime) -> None:
         for tick in _ticks(self.weekly.cron_schedule, self.weekly.execution_timezone or "UTC",
@@ -183,9 +190,12 @@ class Replay:
                           tags=request.tags, run_key=request.run_key)
 
     def _sensor(self, day: str) -> None:
-        ctx = dg.build_sensor_context(instance=self.instance, cursor=self.progress.sensor_cursor,
-                                      definitions=self.defs)
-        data = self.sensor.evaluate_tick(ctx)
+        # evaluate_tick does not pull the repository's resources (only calling the sensor
+        # does): hand them over, as the daemon would
+        with dg.build_sensor_context(instance=self.instance, cursor=self.progress.sensor_cursor,
+                                     definitions=self.defs, resources=self.defs.resources,
+                                     sensor_name=RETRAIN_SENSOR) as ctx:
+            data = self.sensor.evaluate_tick(ctx)
         if data.cursor is not None:
             self.progress.sensor_cursor = data.cursor
         for request in data.run_requests or []:
@@ -219,8 +229,8 @@ class Replay:
         if day not in lake.keys("drift_report", "date"):
             return
         report = lake.read_df("drift_report", "date", [day])
-        for row in report[report["drifted"].fillna(False).astype(bool)
-                          | report["decayed"].fillna(False).astype(bool)].itertuples():
+        flagged = report["drifted"].eq(True) | report["decayed"].eq(True)  # NaN: not checked
+        for row in report[flagged].itertuples():
             self._event("alarm", date=day, trader_id=row.trader_id,
                         drift=str(row.drift_reason), decay=str(row.decay_reason),
                         retrain=bool(row.retrain))
@@ -234,14 +244,12 @@ class Replay:
         tz = self.morning.execution_timezone or "UTC"
         start = dt.datetime.fromisoformat(self.progress.last_tick) if self.progress.last_tick \
             else self._start_time()
-        until = dt.datetime.combine(self.last + dt.timedelta(days=10), dt.time(23, 59), ZoneInfo(tz))
+        until = dt.datetime.combine(self._final_morning(), dt.time(23, 59), ZoneInfo(tz))
         done = 0
         previous = start
         for tick in _ticks(self.morning.cron_schedule, tz, start, until):
             requests, skip = self._schedule_requests(self.morning, tick)
             key = requests[0].partition_key if requests else None
-            if key is not None and key > self.last.isoformat():
-                break
             self._weekly(previous, tick)
             if skip or not requests:
                 self._event("skipped", job="morning_job", at=tick.isoformat(), reason=skip)

@@ -43,13 +43,16 @@ def _dates(frame: pd.DataFrame, *cols: str) -> pd.DataFrame:
 
 
 def read_inputs(lake: Lake, first: dt.date, last: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(the engine's recommendations made from the closes ``first``..``last``, the panel's
-    ``trade_date, trader_id, net_pnl`` of traded days)."""
+    """(the engine's recommendations for the sessions ``first``..``last`` — made from the
+    previous closes —, the panel's ``trade_date, trader_id, net_pnl`` of traded days)."""
+    since = (first - dt.timedelta(days=20)).isoformat()  # the close before ``first``
     keys = [k for k in lake.keys("trade_recommendations", "date")
-            if first.isoformat() <= k <= last.isoformat()]
-    if not keys:
+            if since <= k <= last.isoformat()]
+    recs = _dates(lake.read_df("trade_recommendations", "date", keys), "for_date", "trade_date") \
+        if keys else pd.DataFrame(columns=["for_date", "trade_date"])
+    recs = recs[(recs["for_date"] >= first) & (recs["for_date"] <= last)]
+    if recs.empty:
         raise ValueError(f"no recommendations stored for {first}..{last}: nothing was replayed")
-    recs = _dates(lake.read_df("trade_recommendations", "date", keys), "for_date", "trade_date")
     con = lake.connect(["trader_day_panel"])
     pnl = con.execute("SELECT trade_date, trader_id, net_pnl FROM trader_day_panel "
                       "WHERE traded AND net_pnl IS NOT NULL").df()
