@@ -111,6 +111,30 @@ class FifoLedger:
         result[order] = out
         return result
 
+    def to_table(self) -> pa.Table:
+        """The open lots (deferred fills matched first): ``trader_id``, ``symbol``, ``side``
+        (+1 long, -1 short), ``lot`` (0 = the oldest, closed first), ``qty`` (> 0) and
+        ``unit_value`` (USD per unit: price x multiplier)."""
+        self.flush()
+        rows = [(k[0], k[1], self.sides[k], i, lot[0], lot[1])
+                for k, lots in sorted(self.lots.items()) for i, lot in enumerate(lots)]
+        names = ["trader_id", "symbol", "side", "lot", "qty", "unit_value"]
+        types = [pa.string(), pa.string(), pa.float64(), pa.int64(), pa.float64(), pa.float64()]
+        cols = list(zip(*rows)) if rows else [()] * len(names)
+        return pa.table({n: pa.array(list(c), t) for n, c, t in zip(names, cols, types,
+                                                                    strict=True)})
+
+    @classmethod
+    def from_table(cls, table: pa.Table | pd.DataFrame) -> FifoLedger:
+        """The ledger whose open lots are ``table`` (as written by :meth:`to_table`)."""
+        frame = table.to_pandas() if isinstance(table, pa.Table) else table
+        ledger = cls()
+        for r in frame.sort_values(["trader_id", "symbol", "lot"]).itertuples(index=False):
+            key = (r.trader_id, r.symbol)
+            ledger.lots.setdefault(key, deque()).append([float(r.qty), float(r.unit_value)])
+            ledger.sides[key] = float(r.side)
+        return ledger
+
     def open_positions(self) -> dict[tuple[str, str], float]:
         """Signed open quantity per (trader_id, symbol), flat ones left out."""
         self.flush()

@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from risk_dagster.core.calendar import sessions
 from risk_dagster.core.lake import Lake
 from risk_dagster.core.schemas import FILLS, GROUND_TRUTH, TOTALS, TableSchema
 from risk_dagster.ingest.partition_checks import (
@@ -33,10 +34,13 @@ from risk_dagster.ingest.partition_checks import (
 from risk_dagster.ingest.fifo import FifoLedger
 from risk_dagster.ingest.partition_checks import FIFO_PNL_TOL_USD
 
-# Positions open before a run's first date are rebuilt from the stored fills of this many
-# calendar days before it (a position held longer than that is taken as flat: its closing
-# fills would then show as a reconciliation difference, naming the trader-day).
+# Positions open before a run's first date: the FIFO lots stored at the close of the last run
+# (``FIFO_LOTS``, exact when that run's own opening was), rolled forward over the stored fills
+# since; without them, rebuilt from the stored fills of this many calendar days before the first
+# date, taken as flat at the start of that window (a position open across that start then shows
+# as a reconciliation difference naming the trader-day, so those lots are not stored).
 CARRY_LOOKBACK_DAYS = 30
+FIFO_LOTS = "fifo_lots"  # lake folder: the FIFO lots open at the close of a run's last date
 
 
 WRITER_THREADS = 2
@@ -95,25 +99,51 @@ def prepare_raw_partitions(fills: pa.Table | pd.DataFrame, totals: pa.Table | pd
     return RawPartitions(fills, sort_by_date(totals), outcomes, n_derived)
 
 
-def opening_ledger(lake: Lake, first: dt.date,
-                   lookback_days: int = CARRY_LOOKBACK_DAYS) -> FifoLedger:
-    """FIFO lots open at the start of ``first``, rebuilt from the stored raw_fills of the
-    ``lookback_days`` calendar days before it (flat at the start of that window)."""
-    ledger = FifoLedger()
+def _read_fills(lake: Lake, keys: list[str]) -> pa.Table | None:
+    if not keys:
+        return None
+    files = [str(lake.partition_path("raw_fills", "date", k)) for k in keys]
+    con = duckdb.connect()
+    try:
+        rel = con.read_parquet(files, union_by_name=True)
+        mult = "multiplier" if "multiplier" in rel.columns else "1.0 AS multiplier"
+        return rel.project(f"trade_date, ts, trader_id, symbol, side, qty, price, fees, "
+                           f"{mult}").to_arrow_table()
+    finally:
+        con.close()
+
+
+def opening_ledger(lake: Lake, first: dt.date, lookback_days: int = CARRY_LOOKBACK_DAYS,
+                   calendar: str | None = None) -> tuple[FifoLedger, bool]:
+    """(FIFO lots open at the start of ``first``, whether they are exact).
+
+    From the lots stored at the close of the latest date before ``first`` (``FIFO_LOTS``) and
+    the stored raw_fills after it: exact when every session between them (``calendar``) is
+    stored. Otherwise rebuilt from the raw_fills of the ``lookback_days`` calendar days before
+    ``first``, flat at the start of that window: exact only when nothing is stored before it.
+    """
+    day = first.isoformat()
+    fill_keys = lake.keys("raw_fills", "date")
+    stored = [k for k in lake.keys(FIFO_LOTS, "date") if k < day]
+    if stored:
+        since = stored[-1]
+        between = [k for k in fill_keys if since < k < day]
+        expected = set() if calendar is None else {
+            d.date().isoformat() for d in sessions(calendar, dt.date.fromisoformat(since)
+                                                   + dt.timedelta(days=1),
+                                                   first - dt.timedelta(days=1))}
+        if calendar is not None and expected <= set(between):
+            ledger = FifoLedger.from_table(lake.read(FIFO_LOTS, "date", [since]))
+            history = _read_fills(lake, between)
+            if history is not None:
+                ledger.defer(history)  # matched only if a chunk has reported totals
+            return ledger, True
     lo = (first - dt.timedelta(days=lookback_days)).isoformat()
-    keys = [k for k in lake.keys("raw_fills", "date") if lo <= k < first.isoformat()]
-    if keys:
-        files = [str(lake.partition_path("raw_fills", "date", k)) for k in keys]
-        con = duckdb.connect()
-        try:
-            rel = con.read_parquet(files, union_by_name=True)
-            mult = "multiplier" if "multiplier" in rel.columns else "1.0 AS multiplier"
-            history = rel.project(f"trade_date, ts, trader_id, symbol, side, qty, price, fees, "
-                                  f"{mult}").to_arrow_table()
-        finally:
-            con.close()
-        ledger.defer(history)  # matched only if a chunk has reported totals
-    return ledger
+    ledger = FifoLedger()
+    history = _read_fills(lake, [k for k in fill_keys if lo <= k < day])
+    if history is not None:
+        ledger.defer(history)
+    return ledger, not any(k < lo for k in fill_keys)
 
 
 def sort_by_date(table: pa.Table) -> pa.Table:
@@ -210,7 +240,8 @@ def ingest_batches(batches: Iterable, lake: Lake, dates: list[dt.date], calendar
     FIFO reconciliation of reported gross P&L (``pnl_tol_usd`` per trader-day).
     """
     stats = IngestStats()
-    ledger = opening_ledger(lake, min(dates), lookback_days) if dates else FifoLedger()
+    ledger, exact = opening_ledger(lake, min(dates), lookback_days, calendar) if dates \
+        else (FifoLedger(), False)
     covered: set[dt.date] = set()
     with lake.staged() as stage:
         writer = _Writer(stage)
@@ -232,4 +263,11 @@ def ingest_batches(batches: Iterable, lake: Lake, dates: list[dt.date], calendar
             writer.pool.shutdown(wait=True)  # let writes end before the staging is removed
             raise
         writer.close()  # every write done, or its error raised, before the staging commits
+        if exact:  # the lots at the last date's close open the next run (the next morning)
+            stage.write(FIFO_LOTS, "date", max(dates).isoformat(), ledger.to_table())
+    if dates:  # lots stored at or after a re-ingested date no longer follow the stored fills
+        kept = max(dates).isoformat() if exact else None
+        for key in lake.keys(FIFO_LOTS, "date"):
+            if key >= min(dates).isoformat() and key != kept:
+                lake.delete(FIFO_LOTS, "date", key)
     return stats

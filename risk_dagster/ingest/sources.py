@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -61,6 +62,72 @@ class Source(ABC):
         """One line for the run's metadata: what was read."""
 
 
+class SimulationCache:
+    """The batches of one simulated firm, computed once per process while they fit in
+    ``max_bytes``.
+
+    A replay ingests one more session each morning, and the firm is always simulated from its
+    first day (a date's rows never depend on the range asked): without this, a one-year replay
+    simulates the firm ~250 times. Once the batches pass ``max_bytes`` nothing is kept and
+    every iteration simulates again in bounded memory, as without a cache. Batches are Arrow
+    tables (immutable), so sharing them is safe.
+    """
+
+    def __init__(self, config, chunk_sessions: int, max_bytes: int) -> None:
+        from risk_dagster.simulator import iter_simulation
+
+        self.config, self.chunk_sessions, self.max_bytes = config, chunk_sessions, max_bytes
+        self.batches: list = []
+        self.nbytes = 0
+        self.disabled = False
+        self._gen = iter_simulation(config, chunk_sessions)
+        self._done = False
+        self._lock = threading.Lock()
+
+    def __iter__(self):
+        from risk_dagster.simulator import iter_simulation
+
+        i = 0
+        while True:
+            with self._lock:
+                if self.disabled:
+                    break
+                if i < len(self.batches):
+                    batch = self.batches[i]
+                elif self._done:
+                    return
+                else:
+                    batch = next(self._gen, None)
+                    if batch is None:
+                        self._done = True
+                        return
+                    self.batches.append(batch)
+                    self.nbytes += sum(t.nbytes for t in (batch.fills, batch.totals, batch.truth))
+                    if self.nbytes > self.max_bytes:  # too big to keep: back to bounded memory
+                        self.disabled, self._gen = True, None
+                        self.batches.clear()
+            yield batch
+            i += 1
+        for j, batch in enumerate(iter_simulation(self.config, self.chunk_sessions)):
+            if j >= i:
+                yield batch
+
+
+_SIM_CACHE_BYTES = 1 << 30
+_sim_cache: SimulationCache | None = None
+_sim_cache_lock = threading.Lock()
+
+
+def cached_simulation(config, chunk_sessions: int) -> SimulationCache:
+    """The process's cache of ``config``'s firm (one firm at a time: a new config replaces it)."""
+    global _sim_cache
+    with _sim_cache_lock:
+        cache = _sim_cache
+        if cache is None or (cache.config, cache.chunk_sessions) != (config, chunk_sessions):
+            cache = _sim_cache = SimulationCache(config, chunk_sessions, _SIM_CACHE_BYTES)
+        return cache
+
+
 @dataclass
 class SimulatorSource(Source):
     """The embedded simulated firm; ``config`` is a ``simulator.SimulationConfig``."""
@@ -75,12 +142,11 @@ class SimulatorSource(Source):
                 f"{c.start}..{c.end}, calendar {c.calendar}")
 
     def iter_batches(self, dates: list[dt.date]) -> Iterator[SourceBatch]:
-        from risk_dagster.simulator import iter_simulation
-
         dates = sorted(dates)
         wanted = pa.array(dates, pa.date32())
-        # Always simulated from the firm's first day, so a date's rows never depend on the range.
-        for batch in iter_simulation(self.config, self.chunk_sessions):
+        # Always simulated from the firm's first day, so a date's rows never depend on the range
+        # (computed once per process while it fits in memory: see SimulationCache).
+        for batch in cached_simulation(self.config, self.chunk_sessions):
             days = pc.unique(batch.totals["trade_date"]).to_pylist() or \
                 pc.unique(batch.truth["trade_date"]).to_pylist()
             if days and min(days) > dates[-1]:

@@ -14,7 +14,7 @@ from risk_dagster.defs.partitions import RANGE_END_TAG, RANGE_START_TAG
 from risk_dagster.defs.resources import LakeResource, TradeSource
 from risk_dagster.ingest.inbox import land
 from risk_dagster.ingest.partition_checks import reconcile_fifo_pnl
-from risk_dagster.ingest.raw_partitions import BlockingCheckFailure, ingest_batches
+from risk_dagster.ingest.raw_partitions import FIFO_LOTS, BlockingCheckFailure, ingest_batches
 from risk_dagster.simulator import SimulationConfig, iter_simulation
 from risk_dagster_tests.factories import date_assets, make_fills, totals_from
 
@@ -136,3 +136,49 @@ def test_tolerance_is_configured_on_the_source(tmp_path):
                                     resources={"lake": LakeResource(data_dir=str(tmp_path)),
                                                "source": source}, raise_on_error=False)
             assert result.success is ok
+
+
+def test_a_morning_run_opens_from_the_lots_stored_at_the_last_close(tmp_path):
+    """T1 buys 100 on 2024-01-03 at 100.00 and holds them until 2024-01-09 (sold at 101.50,
+    $150). Each morning ingests one date; the lots at the previous close open it, so a
+    lookback window shorter than the holding (2 days here) no longer forgets the lot."""
+    buy, sell = dt.date(2024, 1, 3), dt.date(2024, 1, 9)
+    held = [buy, dt.date(2024, 1, 4), dt.date(2024, 1, 5), dt.date(2024, 1, 8)]
+    fills = make_fills([buy, sell], ["T1"], per_day=2)
+    fills = fills[((fills.trade_date == buy) & (fills.side == "B"))
+                  | ((fills.trade_date == sell) & (fills.side == "S"))].reset_index(drop=True)
+    fills["price"] = fills["side"].map({"B": 100.0, "S": 101.5})
+    fills["notional"] = fills["qty"] * fills["price"]
+    totals = totals_from(fills)
+    totals["gross_pnl"] = [0.0, 150.0]
+    totals["net_pnl"] = totals["gross_pnl"] - totals["fees"]
+    totals["total_delta"] = totals["net_pnl"]
+    totals = TOTALS.conform(totals)
+    lake = Lake(tmp_path)
+
+    def morning(day):
+        return ingest_batches([_batch(fills, totals, [day])], lake, [day], "XNYS",
+                              with_truth=False, lookback_days=2)
+
+    # the history up to 01-08 in one run (exact: nothing stored before it), then 01-09 alone
+    ingest_batches([_batch(fills, totals, held)], lake, held, "XNYS", with_truth=False,
+                   lookback_days=2)
+    assert lake.keys(FIFO_LOTS, "date") == ["2024-01-08"]
+    lots = lake.read_df(FIFO_LOTS, "date", ["2024-01-08"])
+    assert lots[["trader_id", "side", "qty", "unit_value"]].values.tolist() == [
+        ["T1", 1.0, 100.0, 100.0]]
+    assert morning(sell).outcomes[CHECK].passed
+    assert lake.keys(FIFO_LOTS, "date") == ["2024-01-08", "2024-01-09"]
+    # re-ingesting an earlier date drops the lots after it (they followed the old fills) ...
+    morning(buy)
+    assert lake.keys(FIFO_LOTS, "date") == ["2024-01-03"]
+    # ... and 01-09 rolls the 01-03 lots over the stored 01-04..01-08
+    assert morning(sell).outcomes[CHECK].passed
+    # without stored lots the 2-day window starts flat on 01-07: the sale has no lot
+    for key in lake.keys(FIFO_LOTS, "date"):
+        lake.delete(FIFO_LOTS, "date", key)
+    try:
+        morning(sell)
+        raise AssertionError("expected a blocking failure")
+    except BlockingCheckFailure as exc:
+        assert CHECK in str(exc) and "2024-01-09|T1 (gross 150.00 vs fills 0.00)" in str(exc)
