@@ -142,10 +142,15 @@ class Replay:
 
     # -- steps -------------------------------------------------------------------------------
     def _setup(self) -> None:
-        """History up to the session before ``first``, then the first training (the state of
-        production when the replay starts)."""
+        """History up to two sessions before ``first``, then the first training: the state of
+        production when the replay starts (the morning of ``first`` then ingests the session
+        before it, the first new day)."""
+        self._history()
+        self._initial_training()
+
+    def _history(self) -> None:
         cal = self.settings.calendar
-        history_last = previous_session(cal, self.first)
+        history_last = previous_session(cal, previous_session(cal, self.first))
         self.as_of = history_last.isoformat()
         if not self.progress.history_done:
             self.log(f"history {self.settings.start_date}..{history_last}")
@@ -156,6 +161,8 @@ class Replay:
                 raise RuntimeError("the history before the replay failed; see the run in the UI")
             self.progress.history_done = True
             self._save()
+
+    def _initial_training(self) -> None:
         if not self.progress.initial_training_done:
             traders = self.instance.get_dynamic_partitions(TRADER_PARTITIONS_NAME)
             ok = self._run("weekly_training_job", "initial training", tags={
@@ -298,6 +305,9 @@ def run_replay(settings: Settings, defs: dg.Definitions, instance: dg.DagsterIns
     replay = Replay(settings, defs, instance, first, last, replay_params(settings, first, last))
     if replay.progress.last_tick:
         print(f"resuming after the morning of {replay.progress.last_tick[:10]}", flush=True)
+    elif replay.progress.history_done:
+        print("resuming after the history" + (" and the first training"
+              if replay.progress.initial_training_done else ""), flush=True)
     replay.run(stop_after=stop_after)
     if stop_after is not None:
         return 0

@@ -1,0 +1,164 @@
+"""A short replay of a small simulated firm with an injected behaviour change, through the
+schedules, the drift sensor and the retraining they request, as production runs them.
+
+8 traders, history from 2024-01-02 to 2024-08-22; replayed sessions 2024-08-26..2024-09-05:
+the mornings of 08-26 .. 08-30, (Labor Day, 09-02, skipped), 09-03 .. 09-06 (the morning of D
+ingests and scores the session before D); one weekly retraining (Sunday 2024-09-01, data up to
+08-29); two traders trading bigger from 2024-08-27. Killed after two mornings and resumed.
+
+A twin firm — the same, plus a third trader changing from 2024-08-26, the first replayed
+session — starts from the same history: its first training and the scores of 2024-08-23 (the
+same day in both firms) must be the very same (changing later data changes no earlier model).
+"""
+
+import datetime as dt
+import json
+import shutil
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from risk_dagster.core.lake import Lake
+from risk_dagster.core.settings import Settings
+from risk_dagster.defs.build import build_defs
+from risk_dagster.defs.compute import LocalPoolCompute
+from risk_dagster.defs.resources import ModelSettings
+from risk_dagster.replay.progress import ReplayProgress
+from risk_dagster.replay_runner import Replay, replay_params, run_replay
+
+START, FIRST, LAST = dt.date(2024, 1, 2), dt.date(2024, 8, 26), dt.date(2024, 9, 5)
+CHANGE = dt.date(2024, 8, 27)
+AFFECTED = ("T0002", "T0005")
+LATER = "2024-08-26:trader_behaviour:T0007"  # the twin's extra change
+
+
+def _settings(root, *later: str) -> Settings:
+    return Settings(data_dir=root, start_date=START, source="simulator", sim_traders=8,
+                    sim_end_date=LAST,
+                    sim_changes=(f"{CHANGE}:trader_behaviour:{'+'.join(AFFECTED)}", *later))
+
+
+def _defs(settings: Settings) -> dg.Definitions:
+    """The code location of ``settings``, with small Optuna studies on one worker."""
+    defs = build_defs(settings)
+    resources = {**defs.resources, "compute": LocalPoolCompute(workers=1),
+                 "models": ModelSettings(n_trials=2, pooled_n_trials=1, n_folds=2)}
+    return dg.Definitions(assets=defs.assets, asset_checks=defs.asset_checks, jobs=defs.jobs,
+                          schedules=defs.schedules, sensors=defs.sensors, resources=resources)
+
+
+@pytest.fixture(scope="module")
+def replayed(tmp_path_factory):
+    root = tmp_path_factory.mktemp("replay")
+    twin = tmp_path_factory.mktemp("replay_twin")
+    settings = _settings(root)
+    with dg.instance_for_test() as instance:
+        replay = Replay(settings, _defs(settings), instance, FIRST, LAST,
+                        replay_params(settings, FIRST, LAST), log=lambda _: None)
+        replay._history()  # shared with the twin
+        shutil.copytree(root, twin, dirs_exist_ok=True)
+        assert replay.run(stop_after=2) == 2  # killed after two mornings...
+        assert json.loads(ReplayProgress.path(root).read_text())["last_tick"][:10] == "2024-08-27"
+        assert run_replay(settings, _defs(settings), instance, FIRST, LAST) == 0  # ...resumed
+        morning_runs = instance.get_run_records(dg.RunsFilter(job_name="morning_job"))
+        partitions = sorted(r.dagster_run.tags["dagster/partition"] for r in morning_runs)
+        traders = instance.get_dynamic_partitions("trader")
+    with dg.instance_for_test() as twin_instance:
+        twin_settings = _settings(twin, LATER)
+        params = replay_params(twin_settings, FIRST, LAST)
+        stored = json.loads(ReplayProgress.path(twin).read_text())
+        ReplayProgress(**{**stored, "params": params}).save(twin)  # the history, another firm
+        twin_instance.add_dynamic_partitions("trader", traders)
+        # its first training, the morning of 08-26 (scores 08-23) and of 08-27 (ingests 08-26)
+        Replay(twin_settings, _defs(twin_settings), twin_instance, FIRST, LAST, params,
+               log=lambda _: None).run(stop_after=2)
+    yield root, twin, partitions
+
+
+def _events(root, kind):
+    progress = json.loads(ReplayProgress.path(root).read_text())
+    return [e for e in progress["events"] if e["kind"] == kind]
+
+
+def test_every_session_once_in_order_and_the_holiday_skipped_with_its_reason(replayed):
+    root, _, partitions = replayed
+    mornings = [e["date"] for e in _events(root, "morning")]
+    assert mornings == ["2024-08-23", "2024-08-26", "2024-08-27", "2024-08-28", "2024-08-29",
+                        "2024-08-30", "2024-09-03", "2024-09-04", "2024-09-05"]
+    assert all(e["success"] for e in _events(root, "morning")), _events(root, "morning")
+    assert partitions == mornings  # one morning_job run each, none twice after the resume
+    skipped = [e for e in _events(root, "skipped") if e["job"] == "morning_job"]
+    assert [(e["at"][:10], e["reason"]) for e in skipped] == [
+        ("2024-09-02", "not a session of the calendar (weekend or holiday)")]
+    weekly = _events(root, "weekly_retrain")
+    assert [(e["at"][:16], e["as_of"]) for e in weekly] == [("2024-09-01T18:00", "2024-08-29")]
+
+
+def test_the_sensor_retrains_after_the_change_and_not_before(replayed):
+    root, _, _ = replayed
+    lake = Lake(root)
+    # before the change the affected traders' drift was tested every morning, and not retrained
+    for day in ("2024-08-23", "2024-08-26"):  # data up to the change's eve
+        report = lake.read_df("drift_report", "date", [day]).set_index("trader_id")
+        for tid in AFFECTED:
+            assert report.loc[tid, "status"] == "checked" and report.loc[tid, "drift_tested"], \
+                (day, tid, report.loc[tid, "skip_reason"])
+    retrains = _events(root, "drift_retrain")
+    assert retrains, "the drift sensor never asked for a retraining"
+    assert all(e["date"] >= CHANGE.isoformat() for e in retrains), retrains
+    assert {e["trader_id"] for e in retrains} & set(AFFECTED)
+    runs = [e for e in _events(root, "run") if e["job"] == "retrain_trader_job"]
+    assert runs and all(r["success"] for r in runs)
+    models = _events(root, "model")
+    assert {"initial training", "weekly retraining (Sun 2024-09-01 18:00)"} <= \
+        {e["reason"] for e in models}
+    assert any(e["reason"].startswith("drift retrain") for e in models)
+    for m in models:  # trained only on what the lake held: data up to the session as_of
+        assert m["last_trade_date"] < m["as_of"] and m["last_label_date"] <= m["as_of"], m
+
+
+def test_changing_later_data_changes_no_earlier_model(replayed):
+    root, twin, _ = replayed
+    first = {e["path"]: e for e in _events(root, "model") if e["reason"] == "initial training"}
+    twins = {e["path"]: e for e in _events(twin, "model") if e["reason"] == "initial training"}
+    assert len(first) >= 8 and set(first) == set(twins)  # the same version folders
+    for path in first:
+        meta_a = json.loads((root / "models" / path / "meta.json").read_text())
+        meta_b = json.loads((twin / "models" / path / "meta.json").read_text())
+        assert meta_a["data_fingerprint"] == meta_b["data_fingerprint"], path
+        assert meta_a["training_window"] == meta_b["training_window"], path
+        assert meta_a["training_window"]["last_label_date"] <= "2024-08-22"
+
+    def read(lake_root, asset, day):
+        frame = Lake(lake_root).read_df(asset, "date", [day])
+        return frame.sort_values("trader_id", ignore_index=True)
+
+    # 08-23 (the same in both firms) scored alike; the twin's 08-26 was another day
+    pd.testing.assert_frame_equal(read(root, "risk_scores", "2024-08-23"),
+                                  read(twin, "risk_scores", "2024-08-23"))
+    a, b = read(root, "raw_totals", "2024-08-26"), read(twin, "raw_totals", "2024-08-26")
+    assert not a.loc[a.trader_id == "T0007", "net_pnl"].equals(
+        b.loc[b.trader_id == "T0007", "net_pnl"])
+    pd.testing.assert_frame_equal(a[a.trader_id != "T0007"].reset_index(drop=True),
+                                  b[b.trader_id != "T0007"].reset_index(drop=True))
+
+
+def test_the_report_follows_the_recommendations_and_says_how(replayed):
+    root, _, _ = replayed
+    out = root / "reports" / "replay"
+    report = json.loads((out / "report.json").read_text())
+    assert (report["sessions"], report["first_for_date"], report["last_for_date"]) == (
+        8, "2024-08-26", "2024-09-05")
+    names = [s["name"] for s in report["strategies"]]
+    assert names == ["engine (followed)", "rules baseline (followed)", "doing nothing"]
+    table = pd.read_csv(out / "outcomes.csv", dtype={"for_date": str})
+    assert set(table["for_date"]) == {"2024-08-26", "2024-08-27", "2024-08-28", "2024-08-29",
+                                      "2024-08-30", "2024-09-03", "2024-09-04", "2024-09-05"}
+    nothing = next(s for s in report["strategies"] if s["name"] == "doing nothing")
+    assert nothing["total_pnl"] == pytest.approx(table["actual_pnl"].sum(), abs=0.01)
+    html = (out / "report.html").read_text()
+    assert "P&amp;L scales with size" in html and "plotly" in html.lower()
+    assert report["drift_retrains"] and report["weekly_retrains"]
+    assert report["skipped"][0]["reason"] == "not a session of the calendar (weekend or holiday)"
+    assert {"for_date", "model", "traders"} <= set(report["model_versions_by_day"][0])
