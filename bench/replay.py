@@ -105,6 +105,7 @@ def main() -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
     import dagster as dg
 
+    from risk_dagster.core.calendar import previous_session
     from risk_dagster.core.settings import Settings
     from risk_dagster.defs.build import build_defs
     from risk_dagster.defs.resources import ModelSettings
@@ -115,7 +116,8 @@ def main() -> None:
     settings = Settings(data_dir=root, source="simulator", sim_traders=a.traders,
                         start_date=dt.date.fromisoformat(a.start),
                         sim_end_date=dt.date.fromisoformat(a.last),
-                        scoring_start_date=dt.date.fromisoformat(a.first))
+                        scoring_start_date=previous_session(
+                            "XNYS", dt.date.fromisoformat(a.first)))
     prepare_dagster_home(settings)
     defs = build_defs(settings)
     resources = dict(defs.resources)

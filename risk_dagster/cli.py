@@ -181,17 +181,20 @@ def cmd_ingest(args) -> int:
 
 
 def cmd_replay(args) -> int:
+    from risk_dagster.core.calendar import previous_session
     from risk_dagster.replay_runner import run_replay
 
     first, last = dt.date.fromisoformat(args.first), dt.date.fromisoformat(args.last)
     start = dt.date.fromisoformat(args.start) if args.start else None
     if args.landed:
-        settings = _settings(args, source="landing", start_date=start, scoring_start_date=first)
+        settings = _settings(args, source="landing", start_date=start)
     else:
         changes = tuple(c for c in (args.changes or "").split(",") if c) or None
         settings = _settings(args, source="simulator", sim_traders=args.traders,
-                             start_date=start, sim_end_date=last, sim_changes=changes,
-                             scoring_start_date=first)
+                             start_date=start, sim_end_date=last, sim_changes=changes)
+    # scores from the close before --from: that morning advises --from
+    settings = dataclasses.replace(settings, scoring_start_date=previous_session(
+        settings.calendar, first))
     defs, instance = _load(settings)
     return run_replay(settings, defs, instance, first, last)
 

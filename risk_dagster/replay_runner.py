@@ -299,9 +299,11 @@ def run_replay(settings: Settings, defs: dg.Definitions, instance: dg.DagsterIns
     if not settings.start_date < first <= last:
         raise ValueError(f"need start ({settings.start_date}) < --from ({first}) <= --to ({last})")
     scored_from = defs.resolve_job_def("score_date_job").partitions_def.start.date()
-    if scored_from > first:
-        raise ValueError(f"the scoring partitions start at {scored_from}, after --from ({first}): "
-                         f"build the definitions with scoring_start_date={first}")
+    first_close = previous_session(settings.calendar, first)  # the close that advises --from
+    if scored_from > first_close:
+        raise ValueError(f"the scoring partitions start at {scored_from}, after the close before "
+                         f"--from ({first_close}): build the definitions with "
+                         f"scoring_start_date={first_close}")
     replay = Replay(settings, defs, instance, first, last, replay_params(settings, first, last))
     if replay.progress.last_tick:
         print(f"resuming after the morning of {replay.progress.last_tick[:10]}", flush=True)

@@ -35,7 +35,7 @@ LATER = "2024-08-26:trader_behaviour:T0007"  # the twin's extra change
 
 def _settings(root, *later: str) -> Settings:
     return Settings(data_dir=root, start_date=START, source="simulator", sim_traders=8,
-                    sim_end_date=LAST,
+                    sim_end_date=LAST, scoring_start_date=dt.date(2024, 8, 23),
                     sim_changes=(f"{CHANGE}:trader_behaviour:{'+'.join(AFFECTED)}", *later))
 
 
