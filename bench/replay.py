@@ -3,6 +3,7 @@
     .venv/bin/python -m bench.replay --data-dir bench/out/bench_replay              # 40 traders, 2025
     .venv/bin/python -m bench.replay --data-dir bench/out/r8 --traders 8 --from 2024-08-26 \\
         --to 2024-09-30 --n-trials 3 --drift-traders 500
+    .venv/bin/python -m bench.replay --data-dir /tmp/r8 --drift-only   # drift_report only
 
 Runs ``run_replay`` (history from --start, replayed --from..--to: every morning run, label
 refresh, drift sensor and the retrains it asks for, weekly retraining on the schedule's Sunday
@@ -40,6 +41,9 @@ def _args() -> argparse.Namespace:
     p.add_argument("--n-trials", type=int, default=None, help="Optuna trials (default: "
                    "TrainingConfig's)")
     p.add_argument("--drift-traders", type=int, default=500)
+    p.add_argument("--drift-only", action="store_true",
+                   help="only time drift_report on the last morning of the replay already in "
+                   "--data-dir (no replay)")
     return p.parse_args()
 
 
@@ -127,6 +131,9 @@ def main() -> None:
                                 jobs=defs.jobs, schedules=defs.schedules, sensors=defs.sensors,
                                 resources=resources)
     first, last = dt.date.fromisoformat(a.first), dt.date.fromisoformat(a.last)
+    if a.drift_only:
+        _print_drift(root, a.drift_traders)
+        return
     started = time.perf_counter()
     with dg.DagsterInstance.get() as instance:
         code = run_replay(settings, bench_defs, instance, first, last)
@@ -143,8 +150,16 @@ def main() -> None:
         print(f"  {job:<22} runs {len(secs):4d}  total {sum(secs):8.1f} s  "
               f"mean {sum(secs) / len(secs):6.1f} s")
     print(f"  all runs (every invocation): {sum(map(sum, per_job.values())):,.0f} s")
+    print(f"peak RSS after the replay {_rss_mb():,.0f} MB")
+    _print_drift(root, a.drift_traders)
+
+
+def _print_drift(root: Path, n_traders: int) -> None:
+    from risk_dagster.replay.progress import ReplayProgress
+
+    progress = json.loads(ReplayProgress.path(root).read_text())
     last_day = max(e["date"] for e in progress["events"] if e["kind"] == "morning")
-    timing = _drift_timing(root, dt.date.fromisoformat(last_day), a.drift_traders)
+    timing = _drift_timing(root, dt.date.fromisoformat(last_day), n_traders)
     print(f"drift_report {last_day}: {timing['replay_traders']['traders']} traders "
           f"{timing['replay_traders']['seconds']} s; {timing['cloned']['traders']} traders "
           f"(clones, {timing['cloned']['checked']} checked) {timing['cloned']['seconds']} s")

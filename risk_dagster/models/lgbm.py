@@ -90,7 +90,10 @@ class LgbmRiskModel:
     def predict_probability(self, frame: pd.DataFrame, mask: np.ndarray) -> np.ndarray:
         """Calibrated ``p_large_loss`` of the rows of ``frame`` selected by ``mask`` (the
         classifier only; inputs built from the whole ``frame``, as in :meth:`predict_rows`)."""
-        X = self.design(frame)[mask]
+        return self.probability_of_design(self.design(frame)[mask])
+
+    def probability_of_design(self, X: np.ndarray) -> np.ndarray:
+        """Calibrated ``p_large_loss`` of design rows ``X`` (from :meth:`design`)."""
         return self.calibration.proba(self.boosters["classifier"].predict(X, raw_score=True))
 
     def predict_rows(self, frame: pd.DataFrame, mask: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -46,8 +46,9 @@ import pandas as pd
 
 from risk_dagster.monitoring.behaviour import BehaviourBaseline, fit_baseline, shift_tests
 from risk_dagster.monitoring.config import MonitoringConfig
-from risk_dagster.monitoring.ks import (adjust_pvalues, ks_pvalue, ks_pvalues, numeric_matrix,
-                                        testable_columns)
+from risk_dagster.monitoring.ks import (adjust_pvalues, ks_pvalues, numeric_matrix,
+                                        pseudo_window_pvalues, testable_columns)
+
 
 PREDICTION = "p_large_loss"
 _LN2 = math.log(2.0)
@@ -156,18 +157,15 @@ def calibrate(reference: pd.DataFrame, columns: list[str], cfg: MonitoringConfig
     n = len(ref)
     inflation, n_pseudo = {}, {}
     for w in cfg.current_windows:
-        pvals: dict[str, list[float]] = {c: [] for c in columns}
-        n_pseudo[w] = 0
-        for s in range(0, n - w + 1, cfg.calibration_step):
-            keep = np.r_[0:max(s - cfg.calibration_gap, 0), min(s + w + cfg.calibration_gap, n):n]
-            if len(keep) < cfg.min_reference_rows:
-                continue
-            n_pseudo[w] += 1
-            for j, c in enumerate(columns):
-                a, b = ref[keep, j], ref[s:s + w, j]
-                a, b = a[np.isfinite(a)], b[np.isfinite(b)]
-                if len(a) >= cfg.min_reference_rows and len(b) >= cfg.min_current_rows:
-                    pvals[c].append(ks_pvalue(a, b))
+        # pseudo-windows whose rest of the reference has enough rows
+        starts = np.array([s for s in range(0, n - w + 1, cfg.calibration_step)
+                           if max(s - cfg.calibration_gap, 0)
+                           + n - min(s + w + cfg.calibration_gap, n) >= cfg.min_reference_rows],
+                          dtype=np.int64)
+        n_pseudo[w] = len(starts)
+        pvals = {c: pseudo_window_pvalues(ref[:, j], starts, w, cfg.calibration_gap,
+                                          cfg.min_reference_rows, cfg.min_current_rows)
+                 for j, c in enumerate(columns)}
         for c, ps in pvals.items():
             if len(ps) >= 5:
                 lam = float(np.median(-np.log(np.clip(ps, 1e-300, 1.0)))) / _LN2

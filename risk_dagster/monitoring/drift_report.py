@@ -126,11 +126,15 @@ class DriftCache:
         return present, {f: windows[f] for f in present}
 
 
-def predict_probability(model, history: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+def predict_probability(model, history: pd.DataFrame, rows: np.ndarray,
+                        design: np.ndarray | None = None) -> np.ndarray:
     """``p_large_loss`` of the ``rows`` (boolean mask) of one trader's ``history``, NaN elsewhere:
-    LightGBM runs only its classifier, on those rows; the baselines predict every row (cheap)."""
+    LightGBM runs only its classifier, on those rows; the baselines predict every row (cheap).
+    ``design``: the model's inputs for every row of ``history``, when already built."""
     out = np.full(len(history), np.nan)
-    if hasattr(model, "predict_probability"):
+    if design is not None:
+        out[rows] = model.probability_of_design(design[rows])
+    elif hasattr(model, "predict_probability"):
         out[rows] = model.predict_probability(history, rows)
     else:
         out[rows] = model.predict(history)["p_large_loss"].to_numpy()[rows]
@@ -163,8 +167,11 @@ def champion_drift_report(features: pd.DataFrame, labels: pd.DataFrame, day: dt.
     label_cols = ["trade_date", "trader_id", "large_loss", "next_net_pnl", "label_status"]
     labels_by = {t: g for t, g in labels[label_cols].groupby("trader_id", sort=False)}
     no_labels = labels[label_cols].iloc[0:0]
-    for tid in sorted(features.loc[features["trade_date"] == day, "trader_id"]):
-        champ = read_champion(models_root, tid)
+    todays = sorted(features.loc[features["trade_date"] == day, "trader_id"])
+    champs = {tid: read_champion(models_root, tid) for tid in todays}
+    designs = _shared_designs(by_trader, champs, models_root, cache)
+    for tid in todays:
+        champ = champs[tid]
         row = {"trade_date": day, "trader_id": tid, "status": "no champion",
                "skip_reason": "no champion: no validated model, scored by the rules baseline"}
         path = champion_model_path(models_root, champ)
@@ -172,7 +179,7 @@ def champion_drift_report(features: pd.DataFrame, labels: pd.DataFrame, day: dt.
             model = cache.model(champ["path"], path)
             row.update(_trader(by_trader[tid], labels_by.get(tid, no_labels), day, model, cfg,
                                engine, html_dir, drift, decay, last.get(tid),
-                               cache, champ["path"]))
+                               cache, champ["path"], designs.get(tid)))
             row["champion"] = f"{model.meta['family']}/{model.meta['version']}"
         elif champ and champ.get("path"):
             row["skip_reason"] = f"no champion: its model folder is missing ({champ['path']})"
@@ -190,12 +197,39 @@ def champion_drift_report(features: pd.DataFrame, labels: pd.DataFrame, day: dt.
     return out.reindex(columns=[*REPORT_COLUMNS, *extra])
 
 
+def _sorted_history(history: pd.DataFrame) -> pd.DataFrame:
+    return history.sort_values("trade_date", kind="stable").reset_index(drop=True)
+
+
+def _shared_designs(by_trader: dict, champs: dict, models_root: Path,
+                    cache: DriftCache) -> dict[str, np.ndarray]:
+    """Per trader whose champion is a pooled model serving several of them: that model's inputs
+    for every row of the trader's history, built in one pass for all of them (the pooled
+    normalisation is per trader, so this is what each trader's own pass gives, without a
+    groupby per trader: 24 of the ~54 ms per trader at 500 traders)."""
+    groups: dict[str, list[str]] = {}
+    for tid, champ in champs.items():
+        if champ and champ.get("path") and champion_model_path(models_root, champ) is not None:
+            groups.setdefault(champ["path"], []).append(tid)
+    out = {}
+    for key, tids in groups.items():
+        model = cache.model(key, champion_model_path(models_root, champs[tids[0]]))
+        if len(tids) < 2 or not getattr(model, "pooled", False):
+            continue
+        frames = [_sorted_history(by_trader[t]) for t in tids]
+        design = model.design(pd.concat(frames, ignore_index=True))
+        bounds = np.cumsum([0, *(len(f) for f in frames)])
+        out.update({t: design[a:b] for t, a, b in zip(tids, bounds[:-1], bounds[1:],
+                                                      strict=True)})
+    return out
+
+
 def _trader(history, labels, day, model, cfg, engine, html_dir, drift, decay,
-            last_retrain, cache: DriftCache, path: str) -> dict:
+            last_retrain, cache: DriftCache, path: str, design: np.ndarray | None = None) -> dict:
     tid = history["trader_id"].iloc[0]
     window = model.meta.get("training_window") or {}
     end = dt.date.fromisoformat(window.get("last_trade_date", day.isoformat()))
-    history = history.sort_values("trade_date").reset_index(drop=True)
+    history = _sorted_history(history)
     current = history[(history["trade_date"] > end) & (history["trade_date"] <= day)]
     if current.empty:
         return {"status": "inside training window",
@@ -207,7 +241,7 @@ def _trader(history, labels, day, model, cfg, engine, html_dir, drift, decay,
     # whole history: the pooled model normalises over it)
     needed = np.zeros(len(history), dtype=bool)
     needed[reference.index] = needed[current.index] = True
-    p = predict_probability(model, history, needed)
+    p = predict_probability(model, history, needed, design)
     reference = reference.assign(p_large_loss=p[reference.index])
     current = current.assign(p_large_loss=p[current.index])
     html = None

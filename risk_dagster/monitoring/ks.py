@@ -56,6 +56,48 @@ def ks_pvalue(reference: np.ndarray, current: np.ndarray) -> float:
     return _P_CACHE[key]
 
 
+def pseudo_window_pvalues(column: np.ndarray, starts: np.ndarray, window: int, gap: int,
+                          min_rest: int, min_window: int) -> list[float]:
+    """KS p-values of the pseudo-windows ``column[s:s + window]`` against the rest of
+    ``column`` minus ``gap`` rows on each side, for each start ``s`` of ``starts`` whose two
+    samples have at least ``min_rest`` / ``min_window`` finite values (the others are left out),
+    in the order of ``starts``: ``ks_pvalue`` of each pair, computed for every start at once.
+
+    One sort of the column instead of one per pseudo-window: the empirical CDFs of both samples
+    are cumulative counts over the column's sorted finite values, read at the end of each run
+    of equal values (the counts of values <= x, as ``searchsorted(..., "right")`` gives).
+    """
+    column = np.asarray(column, dtype=float)
+    starts = np.asarray(starts, dtype=np.int64)
+    n = len(column)
+    if len(starts) == 0:
+        return []
+    finite = np.isfinite(column)
+    rows = np.arange(n)[finite]
+    order = np.argsort(column[finite], kind="stable")
+    values, rows = column[finite][order], rows[order]
+    in_window = (rows >= starts[:, None]) & (rows < starts[:, None] + window)
+    lo, hi = np.maximum(starts - gap, 0), np.minimum(starts + window + gap, n)
+    in_rest = (rows < lo[:, None]) | (rows >= hi[:, None])
+    n_rest, n_window = in_rest.sum(axis=1), in_window.sum(axis=1)
+    ok = (n_rest >= min_rest) & (n_window >= min_window)
+    ends = np.r_[values[1:] != values[:-1], True]
+    rest_cdf = np.cumsum(in_rest[ok], axis=1)[:, ends]
+    window_cdf = np.cumsum(in_window[ok], axis=1)[:, ends]
+    n1, n2 = n_rest[ok], n_window[ok]
+    d = np.max(np.abs(rest_cdf / n1[:, None] - window_cdf / n2[:, None]), axis=1)
+    out = []
+    for s, a_n, b_n, dist in zip(starts[ok].tolist(), n1.tolist(), n2.tolist(), d.tolist(),
+                                 strict=True):
+        key = (a_n, b_n, int(round(dist * a_n * b_n)))
+        if key not in _P_CACHE:
+            keep = np.r_[0:max(s - gap, 0), min(s + window + gap, n):n]
+            a, b = column[keep], column[s:s + window]
+            _P_CACHE[key] = float(ks_2samp(a[np.isfinite(a)], b[np.isfinite(b)])[1])
+        out.append(_P_CACHE[key])
+    return out
+
+
 def ks_pvalues_scipy(reference: pd.DataFrame, current: pd.DataFrame, columns: list[str]) -> dict:
     """KS p-value (fraction) per column, from the finite values of each side."""
     ref, cur = numeric_matrix(reference, columns), numeric_matrix(current, columns)

@@ -79,3 +79,29 @@ def test_drift_scores_with_evidently_is_fast_enough_and_saves_html_on_demand(tmp
     path = tmp_path / "T0001.html"
     drift_scores(ref, cur, cols, cfg, engine="evidently", html_path=path)
     assert path.stat().st_size > 100_000
+
+
+def test_pseudo_window_pvalues_are_scipys_ks_on_each_window_and_rest():
+    """Every pseudo-window at once (one sort) gives scipy's ks_2samp p-value of that window
+    against the rest minus the gap, with ties, NaN and inf, and skips windows too small."""
+    import numpy as np
+    from scipy.stats import ks_2samp
+
+    from risk_dagster.monitoring.ks import pseudo_window_pvalues
+
+    rng = np.random.default_rng(4)
+    col = np.round(rng.normal(size=90), 1)  # ties
+    col[[3, 17, 40]] = np.nan
+    col[60] = np.inf
+    col[20:25] = np.nan  # the window starting at 20 has no finite value: left out
+    starts = np.arange(0, 86, 5)
+    got = pseudo_window_pvalues(col, starts, window=5, gap=10, min_rest=20, min_window=3)
+    want = []
+    for s in starts:
+        rest = col[np.r_[0:max(s - 10, 0), min(s + 15, 90):90]]
+        win = col[s:s + 5]
+        rest, win = rest[np.isfinite(rest)], win[np.isfinite(win)]
+        if len(rest) >= 20 and len(win) >= 3:
+            want.append(ks_2samp(rest, win)[1])
+    assert len(got) == len(want) == len(starts) - 1
+    np.testing.assert_allclose(got, want, rtol=1e-12)
