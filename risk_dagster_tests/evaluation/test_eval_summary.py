@@ -81,3 +81,17 @@ def test_var_per_trader_rounds_rates_and_p():
     assert out["violations_pct_calibrated"].iloc[0] == 5.36
     assert pd.isna(out["violations_pct_calibrated"].iloc[1])
     assert out["kupiec_p"].iloc[0] == 0.798 and pd.isna(out["kupiec_p"].iloc[1])
+
+
+def test_var_per_trader_keeps_a_trader_without_calibration_rows():
+    """A trader with no calibration rows has None rates (object dtype): NaN, not a TypeError
+    (an 8-trader replay's first training failed on it)."""
+    from risk_dagster.evaluation.summary import var_per_trader
+
+    per = pd.DataFrame({"trader_id": ["T0001", "T0002"],
+                        "var_violation_rate_raw": [0.0733333, None],
+                        "var_violation_rate_calibrated": [None, None],
+                        "kupiec_p": [0.5, None]})
+    out = var_per_trader(per)
+    assert out["violations_pct_raw"].iloc[0] == 7.33 and pd.isna(out["violations_pct_raw"].iloc[1])
+    assert out["violations_pct_calibrated"].isna().all()
