@@ -54,7 +54,7 @@ def followed_pnl(pnl, size_multiplier, loss_limit=None, level=None) -> np.ndarra
     if loss_limit is not None:
         limit = np.asarray(loss_limit, dtype=float)
         out = np.where(np.isnan(limit), out, np.maximum(out, -limit))
-    return out
+    return out + 0.0  # -0.0 (0 x a loss) reads 0
 
 
 def outcome_table(recs: pd.DataFrame, pnl: pd.DataFrame,
@@ -136,7 +136,8 @@ def summarize(frame: pd.DataFrame, column: str, name: str, level_col: str | None
     return StrategySummary(
         name=name, total_pnl=float(frame[column].sum()),
         max_drawdown=max_drawdown(equity(frame, column)),
-        avoided_losses=float(diff[losing].sum()), missed_gains=float(-diff[winning].sum()),
+        avoided_losses=float(diff[losing].sum()) + 0.0,
+        missed_gains=float(-diff[winning].sum()) + 0.0,
         trader_days_halted=int(halted), trader_days_reduced=int(reduced),
         worst_day=float(daily.min()) if len(daily) else 0.0)
 

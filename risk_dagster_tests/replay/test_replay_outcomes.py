@@ -78,3 +78,11 @@ def test_outcome_table_and_the_strategy_figures_by_hand():
 def test_max_drawdown_from_the_running_peak():
     assert max_drawdown(pd.Series([100.0, 300.0, 50.0, 400.0, 350.0])) == 250.0
     assert max_drawdown(pd.Series([100.0, 200.0])) == 0.0
+
+
+def test_no_negative_zero_in_the_followed_pnl_or_the_figures():
+    got = followed_pnl([-900.0, -50.0], [0.0, 1.0], [0.0, 1000.0], ["halt", "normal"])
+    assert np.signbit(got).tolist() == [False, True]  # halt: +0.0, not -0.0
+    table = outcome_table(_recs(), _pnl())
+    nothing = summarize(table, "nothing_pnl", "nothing")
+    assert not np.signbit(nothing.missed_gains)
