@@ -78,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--landed", action="store_true",
                         help="replay the exports landed in the data directory instead of the "
                         "simulated firm")
+    replay.add_argument("--quiet", action="store_true", help="no progress, only the outcome")
     return parser
 
 
@@ -195,8 +196,11 @@ def cmd_replay(args) -> int:
     # scores from the close before --from: that morning advises --from
     settings = dataclasses.replace(settings, scoring_start_date=previous_session(
         settings.calendar, first))
+    from risk_dagster.reporting.progress import ProgressDisplay
+
     defs, instance = _load(settings)
-    return run_replay(settings, defs, instance, first, last)
+    with ProgressDisplay(quiet=args.quiet) as display:
+        return run_replay(settings, defs, instance, first, last, display=display)
 
 
 def cmd_simulate(args) -> int:

@@ -22,6 +22,7 @@ trained only on what the lake holds at that moment, i.e. data up to the latest i
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -33,6 +34,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 from croniter import croniter
 
+from risk_dagster.core import progress as core_progress
 from risk_dagster.core.calendar import previous_session, sessions
 from risk_dagster.core.settings import Settings
 from risk_dagster.defs.partitions import RANGE_END_TAG, RANGE_START_TAG, TRADER_PARTITIONS_NAME
@@ -45,6 +47,7 @@ WEEKLY_SCHEDULE = "weekly_training_schedule"
 RETRAIN_SENSOR = "drift_retrain_sensor"
 SCORING_SENSOR = "morning_scoring_sensor"
 REPLAY_TAG = "risk/replay"
+PROGRESS_TASK = "replay"  # the progress display's task: mornings done / total
 
 
 def _execute(defs: dg.Definitions, instance: dg.DagsterInstance, job_name: str, *,
@@ -254,7 +257,11 @@ class Replay:
         until = dt.datetime.combine(self._final_morning(), dt.time(23, 59), ZoneInfo(tz))
         done = 0
         previous = start
-        for tick in _ticks(self.morning.cron_schedule, tz, start, until):
+        ticks = _ticks(self.morning.cron_schedule, tz, start, until)
+        before = sum(1 for e in self.progress.events if e["kind"] == "morning"
+                     or (e["kind"] == "skipped" and e.get("job") == "morning_job"))
+        core_progress.report(PROGRESS_TASK, before, before + len(ticks), "mornings")
+        for tick in ticks:
             requests, skip = self._schedule_requests(self.morning, tick)
             key = requests[0].partition_key if requests else None
             self._weekly(previous, tick)
@@ -277,6 +284,7 @@ class Replay:
             self._save()  # atomically: a killed replay resumes after this morning
             previous = tick
             done += 1
+            core_progress.report(PROGRESS_TASK, before + done, before + len(ticks), "mornings")
             if stop_after is not None and done >= stop_after:
                 break
         return done
@@ -293,9 +301,12 @@ def replay_params(settings: Settings, first: dt.date, last: dt.date) -> dict:
 
 
 def run_replay(settings: Settings, defs: dg.Definitions, instance: dg.DagsterInstance,
-               first: dt.date, last: dt.date, *, stop_after: int | None = None) -> int:
+               first: dt.date, last: dt.date, *, stop_after: int | None = None,
+               display=None) -> int:
     """Replay ``first``..``last`` (resuming a killed replay of the same parameters), then
-    materialize the replay report; prints where it is and its headline figures."""
+    materialize the replay report; prints where it is and its headline figures.
+    ``display``: a ``reporting.progress.ProgressDisplay`` for the mornings done / total,
+    elapsed and ETA (quiet: no per-run lines either); None prints the per-run lines only."""
     if not settings.start_date < first <= last:
         raise ValueError(f"need start ({settings.start_date}) < --from ({first}) <= --to ({last})")
     scored_from = defs.resolve_job_def("score_date_job").partitions_def.start.date()
@@ -304,13 +315,16 @@ def run_replay(settings: Settings, defs: dg.Definitions, instance: dg.DagsterIns
         raise ValueError(f"the scoring partitions start at {scored_from}, after the close before "
                          f"--from ({first_close}): build the definitions with "
                          f"scoring_start_date={first_close}")
-    replay = Replay(settings, defs, instance, first, last, replay_params(settings, first, last))
+    quiet = display is not None and display.quiet
+    replay = Replay(settings, defs, instance, first, last, replay_params(settings, first, last),
+                    log=(lambda _: None) if quiet else print)
     if replay.progress.last_tick:
         print(f"resuming after the morning of {replay.progress.last_tick[:10]}", flush=True)
     elif replay.progress.history_done:
         print("resuming after the history" + (" and the first training"
               if replay.progress.initial_training_done else ""), flush=True)
-    replay.run(stop_after=stop_after)
+    with core_progress.listening(display.update) if display else contextlib.nullcontext():
+        replay.run(stop_after=stop_after)
     if stop_after is not None:
         return 0
     result = _execute(defs, instance, "replay_job", level=settings.log_level)

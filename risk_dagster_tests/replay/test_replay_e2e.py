@@ -25,6 +25,7 @@ from risk_dagster.defs.build import build_defs
 from risk_dagster.defs.compute import LocalPoolCompute
 from risk_dagster.defs.resources import ModelSettings
 from risk_dagster.replay.progress import ReplayProgress
+from risk_dagster.core import progress as core_progress
 from risk_dagster.replay_runner import Replay, replay_params, run_replay
 
 START, FIRST, LAST = dt.date(2024, 1, 2), dt.date(2024, 8, 26), dt.date(2024, 9, 5)
@@ -60,7 +61,13 @@ def replayed(tmp_path_factory):
         shutil.copytree(root, twin, dirs_exist_ok=True)
         assert replay.run(stop_after=2) == 2  # killed after two mornings...
         assert json.loads(ReplayProgress.path(root).read_text())["last_tick"][:10] == "2024-08-27"
-        assert run_replay(settings, _defs(settings), instance, FIRST, LAST) == 0  # ...resumed
+        reported = []
+        with core_progress.listening(lambda *a: reported.append(a)):
+            assert run_replay(settings, _defs(settings), instance, FIRST, LAST) == 0  # ...resumed
+        mornings = [a for a in reported if a[0] == "replay"]
+        # resumed: 2 of the 10 mornings (08-26..09-06: 9 sessions ingested, Labor Day skipped)
+        # were done; then the rest one by one
+        assert mornings == [("replay", done, 10, "mornings") for done in range(2, 11)]
         morning_runs = instance.get_run_records(dg.RunsFilter(job_name="morning_job"))
         partitions = sorted(r.dagster_run.tags["dagster/partition"] for r in morning_runs)
         traders = instance.get_dynamic_partitions("trader")
