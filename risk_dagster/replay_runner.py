@@ -11,10 +11,9 @@ Per tick (07:30 exchange time on weekdays):
    ``weekly_training_job`` over every trader;
 2. ``daily_scoring_schedule`` -> ``morning_job`` for the latest complete session (that day's data
    arrives: the simulated day, or the landed files of that date; features, labels, drift), or a
-   skip with its reason (an exchange holiday);
+   skip with its reason (an exchange holiday); its success -> ``morning_scoring_sensor`` ->
+   ``score_date_job`` for that session (scores, recommendations);
 3. ``labels_refresh_schedule`` -> ``labels_job`` (yesterday's labels complete);
-   its success -> ``morning_scoring_sensor`` -> ``score_date_job`` for that session (scores,
-   recommendations);
 4. ``drift_retrain_sensor`` -> ``retrain_trader_job`` per flagged trader.
 Run keys already launched are not launched again (the daemon's de-duplication). Models are
 trained only on what the lake holds at that moment, i.e. data up to the latest ingested session.

@@ -17,5 +17,6 @@ def build_date_assets(date_partitions: dg.PartitionsDefinition,
     trade_recommendations on ``scoring_partitions`` (the sessions meant to be scored;
     default: every date partition)."""
     built = [*build_ingest_assets(date_partitions), *build_feature_assets(date_partitions),
-             *build_recommendation_assets(scoring_partitions or date_partitions), *build_monitoring_assets(date_partitions)]
+             *build_recommendation_assets(scoring_partitions or date_partitions),
+             *build_monitoring_assets(date_partitions)]
     return {a.node_def.name: a for a in built}
