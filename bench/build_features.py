@@ -12,7 +12,7 @@ import time
 
 from risk_dagster.features import build_features
 from risk_dagster.labels import build_labels
-from risk_dagster_tests.features.synthetic_panel import make_panel
+from risk_dagster_tests.factories import make_panel
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ import sys
 import time
 
 from risk_dagster.models import TrainingConfig, save_model, train_candidates
-from risk_dagster_tests.models.synthetic_risk_data import make_synthetic
+from risk_dagster_tests.factories import make_synthetic
 
 
 def run_part(args) -> dict:

@@ -15,7 +15,7 @@ from risk_dagster.defs.compute import DaskCompute, LocalPoolCompute
 from risk_dagster.defs.partitions import RANGE_END_TAG, RANGE_START_TAG, TRADER_PARTITIONS_NAME
 from risk_dagster.defs.resources import LakeResource, ModelSettings
 from risk_dagster.models.fleet import TRADER_PREDICTIONS
-from risk_dagster_tests.models.synthetic_risk_data import make_synthetic
+from risk_dagster_tests.factories import make_synthetic
 
 
 def test_settings_choose_the_compute_backend():

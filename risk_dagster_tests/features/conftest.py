@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from risk_dagster_tests.features.synthetic_panel import AGGREGATES, make_panel
+from risk_dagster_tests.factories import AGGREGATES, make_panel
 
 
 def hand_panel(pnl: list[float | None], n_fills: list[float] | None = None,

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from risk_dagster.features import build_features, large_loss_thresholds
 from risk_dagster.labels import build_labels
-from risk_dagster_tests.features.synthetic_panel import AGGREGATES, make_panel
+from risk_dagster_tests.factories import AGGREGATES, make_panel
 
 PIT_SETTINGS = settings(max_examples=8, deadline=None,
                         suppress_health_check=[HealthCheck.too_slow])

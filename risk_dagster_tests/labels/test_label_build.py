@@ -8,7 +8,7 @@ from numpy.testing import assert_allclose
 
 from risk_dagster.labels import build_labels, large_loss_thresholds
 from risk_dagster_tests.features.conftest import hand_panel
-from risk_dagster_tests.features.synthetic_panel import make_panel
+from risk_dagster_tests.factories import make_panel
 
 
 def test_next_session_and_status_by_hand():

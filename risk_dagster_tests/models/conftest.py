@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from risk_dagster.models import TrainingConfig, train_candidates
-from risk_dagster_tests.models.synthetic_risk_data import make_synthetic
+from risk_dagster_tests.factories import make_synthetic
 
 # Small budgets keep the suite fast; the defaults are measured by bench.train_synthetic.
 FAST = TrainingConfig(n_folds=3, n_trials=6, pooled_n_trials=4, max_rounds=150,

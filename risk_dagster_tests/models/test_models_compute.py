@@ -15,7 +15,7 @@ from risk_dagster.core.lake import Lake
 from risk_dagster.models import TrainingConfig
 from risk_dagster.models.compute import dask_pool, local_pool
 from risk_dagster.models.fleet import MODELS_DIR, TRADER_PREDICTIONS, trader_groups, train_traders
-from risk_dagster_tests.models.synthetic_risk_data import make_synthetic
+from risk_dagster_tests.factories import make_synthetic
 
 TRADERS = ["T0001", "T0002", "T0003"]
 # small budgets; min_trader_* low enough that the traders get a trader_lgbm too
