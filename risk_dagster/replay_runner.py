@@ -36,7 +36,8 @@ from croniter import croniter
 from risk_dagster.core import progress as core_progress
 from risk_dagster.core.calendar import previous_session, sessions
 from risk_dagster.core.settings import Settings
-from risk_dagster.defs.partitions import RANGE_END_TAG, RANGE_START_TAG, TRADER_PARTITIONS_NAME
+from risk_dagster.defs.partitions import (PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG,
+                                         TRADER_PARTITIONS_NAME)
 from risk_dagster.models.fleet import MODELS_DIR
 from risk_dagster.replay.progress import ReplayProgress
 
@@ -225,8 +226,8 @@ class Replay:
             repository_def=self.defs.get_repository_def())
         out = self.scoring(ctx)
         if isinstance(out, dg.SkipReason):
-            self._event("skipped", job="score_date_job", date=result.dagster_run.tags.get(
-                "dagster/partition"), reason=out.skip_message)
+            self._event("skipped", job="score_date_job",
+                        date=result.dagster_run.tags.get(PARTITION_TAG), reason=out.skip_message)
             return
         self._run("score_date_job", "scores and recommendations", partition_key=out.partition_key,
                   tags=out.tags, run_key=out.run_key)

@@ -22,6 +22,9 @@ class DeskColumn:
     description: str
 
 
+TRADER_COLUMN = DeskColumn("trader", "string", "trader id")  # first column of every desk table
+
+
 def _cell(value: Any) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ""

@@ -75,8 +75,8 @@ def per_partition_results(asset_key: dg.AssetKey, partition_keys: list[str], sum
 
 
 def report_link(path) -> dg.MetadataValue:
-    """The one place a report or published file becomes metadata (today a path; the report
-    server turns it into a link)."""
+    """A report or published file as a path on disk (copied from the UI). ``report_links``
+    gives the clickable link on the report server beside it."""
     return dg.MetadataValue.path(str(path))
 
 

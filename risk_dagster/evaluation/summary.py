@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from risk_dagster.core.desk_table import DeskColumn
+from risk_dagster.core.desk_table import TRADER_COLUMN, DeskColumn
 
 # Headline figures kept as numbers from run to run (so the UI plots a series per weekly run):
 # metadata name -> (key in key_numbers, digits, unit).
@@ -76,7 +76,7 @@ def key_figures(numbers: dict[str, Any]) -> pd.DataFrame:
 
 
 CHAMPION_COLUMNS: tuple[DeskColumn, ...] = (
-    DeskColumn("trader", "string", "trader id"),
+    TRADER_COLUMN,
     DeskColumn("champion", "string", "model family serving the trader"),
     DeskColumn("AUC", "float", "out-of-sample AUC of the champion, 0.5 = chance"),
     DeskColumn("Brier", "float", "out-of-sample Brier score of the champion"),
@@ -113,6 +113,11 @@ def champion_table(champions: dict[str, dict]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[c.name for c in CHAMPION_COLUMNS])
 
 
+def _three_digits(value) -> float:
+    """A p-value to three significant digits (2.5123e-20 -> 2.51e-20)."""
+    return float(f"{float(value):.3g}")
+
+
 def var_figures(raw: dict[str, Any], calibrated: dict[str, Any]) -> dict[str, float | int]:
     """The VaR backtest as the desk reads it: violation rates in percent of trader-days (two
     decimals) and Kupiec p-values to three significant digits, before and after calibration.
@@ -121,13 +126,10 @@ def var_figures(raw: dict[str, Any], calibrated: dict[str, Any]) -> dict[str, fl
     def pct(value) -> float:
         return round(100 * float(value), 2)
 
-    def p(value) -> float:
-        return float(f"{float(value):.3g}")
-
     return {"var_violations_raw_pct": pct(raw["var_violation_rate"]),
-            "var_kupiec_p_raw": p(raw["kupiec_p"]),
+            "var_kupiec_p_raw": _three_digits(raw["kupiec_p"]),
             "var_violations_calibrated_pct": pct(calibrated["var_violation_rate"]),
-            "var_kupiec_p_calibrated": p(calibrated["kupiec_p"]),
+            "var_kupiec_p_calibrated": _three_digits(calibrated["kupiec_p"]),
             "var_calibrated_rows": int(calibrated["var_n"])}
 
 
@@ -141,5 +143,5 @@ def var_per_trader(per: pd.DataFrame) -> pd.DataFrame:
             out[col.replace("var_violation_rate", "violations_pct")] = (100 * rate).round(2)
     if "kupiec_p" in out:
         out["kupiec_p"] = pd.to_numeric(out["kupiec_p"], errors="coerce").map(
-            lambda v: float(f"{v:.3g}") if pd.notna(v) else v)
+            lambda v: _three_digits(v) if pd.notna(v) else v)
     return out

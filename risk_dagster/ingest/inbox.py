@@ -550,6 +550,8 @@ def _merge_checks(data_dir: Path, others: list[str], origin: str, replace: bool,
             raise IngestError(origin, hit[1], "fill id", f"fill id {hit[0]!r} is already landed "
                               f"on {hit[2]} from {batch_origin(data_dir, hit[3])}: fill ids must "
                               "be unique across the lake")
+        # Interpolated below: fixed SQL (_effective_fills_sql) and the fixed column names of
+        # CONTENT, never a value from a file (those are in the registered views).
         live = _effective_fills_sql()
         con.execute(f"CREATE TEMP TABLE cur AS {live}")
         if replace:  # the file becomes the only source of its trader-days

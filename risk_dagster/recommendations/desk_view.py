@@ -13,24 +13,29 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from risk_dagster.core.desk_table import DeskColumn
+from risk_dagster.core.desk_table import TRADER_COLUMN, DeskColumn
 from risk_dagster.recommendations.config import LEVEL_RANK, LEVELS
 
 
+# the columns both tables have, with one meaning
+_P_LARGE_LOSS = DeskColumn("P(large loss) %", "float",
+                           "calibrated chance the session is a large-loss day")
+_RISK_SCORE = DeskColumn("risk score", "float", "0 to 100, 100 times P(large loss)")
+
 RECOMMENDATION_COLUMNS: tuple[DeskColumn, ...] = (
-    DeskColumn("trader", "string", "trader id"),
+    TRADER_COLUMN,
     DeskColumn("level", "string", "normal, warn, reduce, close-only or halt"),
     DeskColumn("size multiplier", "float", "share of the usual size allowed, 0 to 1"),
     DeskColumn("loss limit USD", "int", "daily loss limit, whole USD"),
     DeskColumn("position cap USD", "int", "largest position notional allowed, whole USD"),
-    DeskColumn("P(large loss) %", "float", "calibrated chance the session is a large-loss day"),
-    DeskColumn("risk score", "float", "0 to 100, 100 times P(large loss)"),
+    _P_LARGE_LOSS,
+    _RISK_SCORE,
     DeskColumn("top reasons", "string", "hard-rule reasons first, then the model's"),
 )
 SCORE_COLUMNS: tuple[DeskColumn, ...] = (
-    DeskColumn("trader", "string", "trader id"),
-    DeskColumn("risk score", "float", "0 to 100, 100 times P(large loss)"),
-    DeskColumn("P(large loss) %", "float", "calibrated chance the session is a large-loss day"),
+    TRADER_COLUMN,
+    _RISK_SCORE,
+    _P_LARGE_LOSS,
     DeskColumn("expected P&L USD", "int", "expected net P&L, whole USD; empty on the rules baseline"),
     DeskColumn("VaR 5% USD", "int", "5% quantile of net P&L, whole USD"),
     DeskColumn("model", "string", "champion family and version, or the rules baseline"),
