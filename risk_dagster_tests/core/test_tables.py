@@ -1,0 +1,45 @@
+"""write_dates: each date's rows, in the frame's order, replace that date's partition."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from risk_dagster.core.lake import Lake
+from risk_dagster.core.tables import write_dates
+
+D1, D2, D3 = dt.date(2024, 1, 2), dt.date(2024, 1, 3), dt.date(2024, 1, 4)
+
+
+def test_rows_go_to_their_date_in_frame_order_and_other_dates_become_empty(tmp_path):
+    lake = Lake(tmp_path)
+    lake.write("scores", "date", D3.isoformat(), pd.DataFrame({"trade_date": [D3], "x": [9.0]}))
+    frame = pd.DataFrame({
+        "trade_date": [D2, D1, D2, D1, D2],
+        "trader_id": ["T3", "T2", "T1", "T1", "T2"],
+        "x": [1.0, 2.0, 3.0, 4.0, 5.0],
+        "note": ["a", None, None, None, "b"],
+    })
+    write_dates(lake, "scores", frame, [D1, D2, D3])
+    d1 = pq.read_table(lake.partition_path("scores", "date", D1.isoformat()))
+    d2 = lake.read_df("scores", "date", [D2.isoformat()])
+    d3 = lake.read_df("scores", "date", [D3.isoformat()])
+    assert d1.column("trader_id").to_pylist() == ["T2", "T1"]
+    assert d1.column("x").to_pylist() == [2.0, 4.0]
+    # a column that is null on every row of D1 keeps the type it has over the frame
+    assert str(d1.schema.field("note").type) == "string"
+    assert d2["trader_id"].tolist() == ["T3", "T1", "T2"]
+    assert d2["x"].tolist() == [1.0, 3.0, 5.0]
+    assert d2["note"].tolist() == ["a", None, "b"]
+    assert d2["trade_date"].tolist() == [D2, D2, D2]
+    assert len(d3) == 0 and list(d3.columns) == ["trade_date", "trader_id", "x", "note"]
+
+
+def test_rows_of_dates_not_asked_for_are_not_written(tmp_path):
+    lake = Lake(tmp_path)
+    frame = pd.DataFrame({"trade_date": [D1, D2], "x": [1.0, 2.0]})
+    write_dates(lake, "scores", frame, [D2])
+    assert lake.keys("scores", "date") == [D2.isoformat()]
+    assert lake.read_df("scores", "date")["x"].tolist() == [2.0]
