@@ -4,6 +4,7 @@ daily totals), a chunk of dates at a time so memory stays bounded over years of 
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 
 import duckdb
 import numpy as np
@@ -19,8 +20,11 @@ from risk_dagster.panel.roster import ROSTER_MAX_GAP_SESSIONS, lookback_start, r
 KEYS = ["trade_date", "trader_id"]
 DEFAULT_CHUNK_SESSIONS = 20
 _CHUNK_VIEW = "panel_chunk_fills"
-_INTRADAY_SQL = (f"SELECT trade_date, ts, trader_id, symbol, side, qty, price, fees, order_id, "
-                 f"fill_id FROM {_CHUNK_VIEW}")
+# The fills columns the aggregates and the intraday behaviour read (plus multiplier if stored).
+_CHUNK_COLUMNS = ["trade_date", "ts", "trader_id", "symbol", "side", "qty", "price", "notional",
+                  "fees", "liquidity", "route", "order_id", "fill_id", "realized_pnl"]
+_INTRADAY_COLUMNS = ["trade_date", "ts", "trader_id", "symbol", "side", "qty", "price", "fees",
+                     "order_id", "fill_id"]
 _TOTALS_COLUMNS = ["trade_date", "trader_id", "gross_pnl", "fees", "net_pnl", "unrealized_delta",
                    "total_delta"]
 
@@ -86,18 +90,33 @@ def _activity(con, lake: Lake, start: dt.date, end: dt.date) -> pd.DataFrame:
 
 def _chunk_panel(con, lake: Lake, days: list[dt.date], on_roster: pd.DataFrame,
                  calendar: str) -> pd.DataFrame:
+    """The panel rows of ``days``. The chunk's fills are decoded once into Arrow; the DuckDB
+    aggregates run on a second thread (DuckDB releases the GIL) while this one computes the
+    intraday behaviour, so the two halves of the work overlap on two cores."""
     panel = on_roster[on_roster["trade_date"].isin(set(days))].reset_index(drop=True)
     fill_files = _files(lake, "raw_fills", days)
     if fill_files:
-        con.read_parquet(fill_files, union_by_name=True).create_view(_CHUNK_VIEW)
-        agg = fills_daily_aggregates(con, _CHUNK_VIEW, calendar=calendar)
+        rel = con.read_parquet(fill_files, union_by_name=True)
         # Lakes stored before futures support have no multiplier column: 1.0 (shares, tokens).
-        has_mult = "multiplier" in con.sql(f"SELECT * FROM {_CHUNK_VIEW} LIMIT 0").columns
-        sql = _INTRADAY_SQL.replace(" FROM ", ", multiplier FROM " if has_mult else " FROM ")
-        intra = intraday_behaviour(con.sql(sql).to_arrow_table(), calendar=calendar)
+        extra = ["multiplier"] if "multiplier" in rel.columns else []
+        fills = rel.project(", ".join(_CHUNK_COLUMNS + extra)).to_arrow_table()
+        with ThreadPoolExecutor(1) as pool:
+            agg = pool.submit(_aggregates, fills, calendar)
+            intra = intraday_behaviour(fills.select(_INTRADAY_COLUMNS + extra), calendar=calendar)
+            agg = agg.result()
         panel = panel.merge(agg, on=KEYS, how="left").merge(intra, on=KEYS, how="left")
     panel = panel.merge(_totals(con, lake, days), on=KEYS, how="left", indicator="_totals")
     return _finish(panel)
+
+
+def _aggregates(fills, calendar: str) -> pd.DataFrame:
+    """``fills_daily_aggregates`` of an Arrow table, on a connection of this thread's own."""
+    con = duckdb.connect()
+    try:
+        con.register(_CHUNK_VIEW, fills)
+        return fills_daily_aggregates(con, _CHUNK_VIEW, calendar=calendar)
+    finally:
+        con.close()
 
 
 def _totals(con, lake: Lake, days: list[dt.date]) -> pd.DataFrame:
