@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 
 import duckdb
 import numpy as np
@@ -164,6 +165,22 @@ def split_by_date(table: pa.Table, dates: list[dt.date]) -> dict[dt.date, pa.Tab
     return {d: table.slice(int(a), int(b - a)) for d, a, b in zip(dates, lo, hi, strict=True)}
 
 
+_END = object()
+
+
+def prefetched(batches: Iterable) -> Iterator:
+    """The items of ``batches`` in order, the next one fetched on a background thread while the
+    caller works on the current one: reading a chunk of landed Parquet (or waiting on an API)
+    then overlaps with checking the previous chunk, whose FIFO matching holds the GIL while
+    Arrow's reads release it. At most one item is fetched ahead."""
+    items = iter(batches)
+    with ThreadPoolExecutor(1) as pool:
+        ahead = pool.submit(next, items, _END)
+        while (item := ahead.result()) is not _END:
+            ahead = pool.submit(next, items, _END)
+            yield item
+
+
 class BlockingCheckFailure(Exception):
     """Raised by ``ingest_batches`` when a chunk fails a blocking check; nothing was stored."""
 
@@ -246,16 +263,18 @@ def ingest_batches(batches: Iterable, lake: Lake, dates: list[dt.date], calendar
     with lake.staged() as stage:
         writer = _Writer(stage)
         try:
-            for batch in batches:
-                raw = prepare_raw_partitions(batch.fills, batch.totals, batch.dates, calendar,
-                                             ledger=ledger, pnl_tol_usd=pnl_tol_usd)
-                failed = blocking_failures(raw.outcomes)
-                if failed:
-                    raise BlockingCheckFailure(failed)
-                truth = None if batch.truth is None else to_canonical(batch.truth, GROUND_TRUTH)
-                _stage_dates(writer, batch.dates, raw.fills, raw.totals, truth)
-                stats.add(raw, truth)
-                covered.update(batch.dates)
+            with closing(prefetched(batches)) as chunks:  # no read left running on a failure
+                for batch in chunks:
+                    raw = prepare_raw_partitions(batch.fills, batch.totals, batch.dates, calendar,
+                                                 ledger=ledger, pnl_tol_usd=pnl_tol_usd)
+                    failed = blocking_failures(raw.outcomes)
+                    if failed:
+                        raise BlockingCheckFailure(failed)
+                    truth = (None if batch.truth is None
+                             else to_canonical(batch.truth, GROUND_TRUTH))
+                    _stage_dates(writer, batch.dates, raw.fills, raw.totals, truth)
+                    stats.add(raw, truth)
+                    covered.update(batch.dates)
             _stage_dates(writer, [d for d in dates if d not in covered], FILLS.arrow.empty_table(),
                          TOTALS.arrow.empty_table(),
                          GROUND_TRUTH.arrow.empty_table() if with_truth else None)
