@@ -87,6 +87,14 @@ def test_each_partition_describes_itself(built):
         assert meta["2024-03-28"]["rows"] == rows_on[dt.date(2024, 3, 28)], node
     features = _latest_per_partition(result, "trader_features")
     assert features[busy.isoformat()]["traders"] == rows_on[busy]
+    # the shares, recomputed from the stored partition of that date
+    stored_panel = panel[panel["trade_date"] == busy]
+    panel_meta = _latest_per_partition(result, "trader_day_panel")[busy.isoformat()]
+    assert panel_meta["traders"] == stored_panel["trader_id"].nunique()
+    assert 0 < panel_meta["traded_share_pct"] == round(100 * stored_panel["traded"].mean(), 1)
+    stored = Lake(root).read_df("trader_features", "date", [busy.isoformat()]).iloc[:, 2:]
+    assert 0 < features[busy.isoformat()]["missing_values_pct"] == round(
+        100 * stored.isna().to_numpy().mean(), 1)
 
 
 def test_point_in_time_check_probes_sessions_with_rows(built, tmp_path):

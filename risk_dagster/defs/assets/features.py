@@ -28,15 +28,14 @@ def _trader_day_panel(context: dg.AssetExecutionContext, lake: LakeResource, sou
     dates = partition_dates(context)
     panel = build_trader_day_panel(lake.lake, dates, calendar=source.calendar)
     write_dates(lake.lake, "trader_day_panel", panel, dates)
-    by_date = _by_date(panel)
+    counts = _date_counts(panel, traded=panel["traded"].astype(bool).to_numpy())
     per_date = {}
     for day in dates:
-        rows = by_date.get(day, panel.iloc[0:0])
-        traded = rows["traded"].astype(bool)
+        n, traders, traded = counts.get(day, (0, 0, 0))
         per_date[day.isoformat()] = {
-            "rows": len(rows), "traders": int(rows["trader_id"].nunique()),
-            "traded_share_pct": round(100 * float(traded.mean()), 1) if len(rows) else 0.0,
-            **_closed_note(rows)}
+            "rows": n, "traders": traders,
+            "traded_share_pct": round(100 * float(traded / n), 1) if n else 0.0,
+            **_closed_note(n)}
     yield from per_partition_results(context.asset_key, context.partition_keys, {
         "dates": len(dates), "rows_in_run": len(panel), "columns": len(panel.columns),
         "path": dg.MetadataValue.path(str(lake.lake.asset_dir("trader_day_panel")))}, per_date)
@@ -46,10 +45,24 @@ def _by_date(frame: pd.DataFrame) -> dict[dt.date, pd.DataFrame]:
     return dict(tuple(frame.groupby("trade_date", sort=False))) if len(frame) else {}
 
 
-def _closed_note(rows: pd.DataFrame) -> dict:
+def _date_counts(frame: pd.DataFrame, **per_row: np.ndarray) -> dict[dt.date, tuple[int, ...]]:
+    """Per trade_date: (rows, distinct traders, then the sum of each ``per_row`` array), in one
+    groupby (splitting a million-row frame into per-date copies cost seconds at 5,000 traders)."""
+    if not len(frame):
+        return {}
+    keys = frame["trade_date"].to_numpy()
+    grouped = pd.DataFrame({"trader_id": frame["trader_id"].to_numpy(), **per_row}).groupby(
+        keys, sort=False)
+    out = pd.concat([grouped.size(), grouped["trader_id"].nunique(),
+                     *(grouped[name].sum() for name in per_row)], axis=1)
+    return {day: tuple(int(v) for v in row) for day, row in zip(out.index, out.to_numpy(),
+                                                                strict=True)}
+
+
+def _closed_note(rows: int) -> dict:
     """A date without rows says why instead of showing zeros alone."""
-    return {} if len(rows) else {"note": "no rows: not a session (holiday or weekend) or no "
-                                         "trader on the roster yet"}
+    return {} if rows else {"note": "no rows: not a session (holiday or weekend) or no "
+                                    "trader on the roster yet"}
 
 
 @dg.asset_check(asset="trader_day_panel", blocking=True,
@@ -82,14 +95,15 @@ def _trader_features(context: dg.AssetExecutionContext, lake: LakeResource):
     write_dates(lake.lake, "trader_features", features, dates)
     catalog = feature_catalog()
     catalog_path = lake.lake.write_table("trader_features_catalog", catalog)
-    by_date = _by_date(features)
+    n_features = features.shape[1] - 2
+    counts = _date_counts(features, missing=features.iloc[:, 2:].isna().to_numpy().sum(axis=1))
     per_date = {}
     for day in dates:
-        rows = by_date.get(day, features.iloc[0:0])
+        n, traders, missing = counts.get(day, (0, 0, 0))
         per_date[day.isoformat()] = {
-            "rows": len(rows), "traders": int(rows["trader_id"].nunique()),
-            "missing_values_pct": round(100 * float(rows.iloc[:, 2:].isna().to_numpy().mean()), 1)
-            if len(rows) else 0.0, **_closed_note(rows)}
+            "rows": n, "traders": traders,
+            "missing_values_pct": round(100 * float(missing / (n * n_features)), 1)
+            if n else 0.0, **_closed_note(n)}
     yield from per_partition_results(context.asset_key, context.partition_keys, {
         "dates": len(dates), "rows_in_run": len(features), "features": len(catalog),
         "by_category": dg.MetadataValue.json(catalog["category"].value_counts().to_dict()),
@@ -153,7 +167,7 @@ def _label_counts(labels: pd.DataFrame) -> dict:
             "pending": int((labels["label_status"] == "pending").sum()),
             "no_next_trade": int((labels["label_status"] == "no_next_trade").sum()),
             "large_loss_rate_pct": pct("large_loss"), "dd_breach_rate_pct": pct("dd_breach"),
-            **_closed_note(labels)}
+            **_closed_note(len(labels))}
 
 
 @dg.asset_check(asset="risk_labels", blocking=True,
