@@ -27,10 +27,10 @@ from risk_dagster.panel.session_times import MICROS_PER_SECOND
 _FLAT_TOLERANCE = 1e-9
 
 
-_SORT_SQL = """
-SELECT trader_id, trade_date, symbol, hash(order_id) AS order_hash, epoch_us(ts) AS t_us,
-       side = 'B' AS is_buy, qty, {price} AS price, fees
-FROM {view} ORDER BY trader_id, trade_date, symbol, t_us, fill_id
+_COLUMNS_SQL = """
+SELECT hash(order_id) AS order_hash, epoch_us(ts) AS t_us, side = 'B' AS is_buy, qty,
+       {price} AS price, fees
+FROM {view}
 """
 _VIEW = "intraday_fills_"
 
@@ -44,7 +44,13 @@ def sort_fills(fills: pd.DataFrame | pa.Table) -> tuple[Columns, pd.DataFrame]:
     fills carry a ``multiplier``), ``fees``, ``order_hash`` (64-bit hash of the
     order id: a collision within one trader-day is practically impossible), ``td``
     (trader-day id 0..n-1) and ``grp`` (trader-day-symbol id); plus the ``trade_date`` (python
-    date) and ``trader_id`` of each ``td``. DuckDB sorts: strings sort far faster there."""
+    date) and ``trader_id`` of each ``td``.
+
+    Strings are ordered as DuckDB's ORDER BY orders them (bytewise, nulls last), but sorted as
+    integers: each of trader, date and symbol becomes the rank of its value among the few
+    distinct ones, one lexsort orders the rows, and only rows tied on (trader, date, symbol, ts)
+    are ordered by fill id, so no string is compared row by row (twice as fast as DuckDB's
+    string sort on millions of fills)."""
     if isinstance(fills, pd.DataFrame):
         # Via Arrow: DuckDB 2.0 cannot scan some pandas views (e.g. reversed with iloc[::-1]).
         fills = pa.Table.from_pandas(fills, preserve_index=False)
@@ -53,29 +59,62 @@ def sort_fills(fills: pd.DataFrame | pa.Table) -> tuple[Columns, pd.DataFrame]:
         con.register(_VIEW, fills)
         price = ("price * coalesce(multiplier, 1.0)" if "multiplier" in fills.column_names
                  else "price")
-        table = con.sql(_SORT_SQL.format(view=_VIEW, price=price)).to_arrow_table().combine_chunks()
+        table = con.sql(_COLUMNS_SQL.format(view=_VIEW, price=price)).to_arrow_table()
     finally:
         con.close()
-    new_td = _changes(table["trader_id"]) | _changes(table["trade_date"])
+    trader, day, symbol = (_value_ranks(fills[name]) for name in ("trader_id", "trade_date",
+                                                                    "symbol"))
+    t_us = table["t_us"].to_numpy()
+    order = _order(trader, day, symbol, t_us, fills["fill_id"])
+    trader, day, symbol = trader[order], day[order], symbol[order]
+    new_td = _changes(trader) | _changes(day)
     td = np.cumsum(new_td) - 1
-    grp = np.cumsum(new_td | _changes(table["symbol"])) - 1
-    heads = np.flatnonzero(new_td)
-    keys = pa.table({"trade_date": table["trade_date"].take(heads),
-                     "trader_id": table["trader_id"].take(heads)}).to_pandas()
-    columns = {name: table[name].to_numpy() for name in ("t_us", "qty", "price", "fees",
-                                                          "order_hash")}
-    columns["is_buy"] = table["is_buy"].to_numpy(zero_copy_only=False)
+    grp = np.cumsum(new_td | _changes(symbol)) - 1
+    heads = order[np.flatnonzero(new_td)]
+    keys = pa.table({"trade_date": fills["trade_date"].take(heads),
+                     "trader_id": fills["trader_id"].take(heads)}).to_pandas()
+    columns = {name: table[name].to_numpy()[order] for name in ("qty", "price", "fees",
+                                                                 "order_hash")}
+    columns["t_us"] = t_us[order]
+    columns["is_buy"] = table["is_buy"].to_numpy(zero_copy_only=False)[order]
     return {**columns, "td": td, "grp": grp}, keys
 
 
-def _changes(column: pa.ChunkedArray) -> np.ndarray:
-    """True where a row's value differs from the previous row's (and on the first row)."""
+def _value_ranks(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Per row, the rank of its value among the column's distinct values in sort order (strings
+    bytewise, as DuckDB and Python compare them); nulls rank after every value."""
     arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-    n = len(arr)
-    out = np.ones(n, dtype=bool)
-    if n > 1:
-        diff = pc.not_equal(arr.slice(1), arr.slice(0, n - 1))
-        out[1:] = pc.fill_null(diff, True).to_numpy(zero_copy_only=False)
+    enc = pc.dictionary_encode(arr)
+    values = enc.dictionary.to_pylist()
+    rank = np.empty(len(values) + 1, dtype=np.int64)
+    rank[sorted(range(len(values)), key=values.__getitem__)] = np.arange(len(values))
+    rank[len(values)] = len(values)
+    return rank[pc.fill_null(enc.indices, len(values)).to_numpy(zero_copy_only=False)]
+
+
+def _order(trader, day, symbol, t_us, fill_id: pa.ChunkedArray) -> np.ndarray:
+    """Row order by (trader, day, symbol, t_us, fill_id): one integer lexsort on the three
+    ranks packed into one key and the time, then the fill ids break the ties among rows equal
+    on both."""
+    n_day, n_symbol = int(day.max(initial=0)) + 1, int(symbol.max(initial=0)) + 1
+    group = (trader * n_day + day) * n_symbol + symbol  # < 2**63 for any realistic chunk
+    order = np.lexsort((t_us, group))
+    tie = np.zeros(len(order), dtype=bool)
+    if len(order) > 1:
+        g, t = group[order], t_us[order]
+        tie[1:] = (g[1:] == g[:-1]) & (t[1:] == t[:-1])
+    if tie.any():
+        run = np.cumsum(~tie)  # rows of one run share all four keys
+        tied = np.flatnonzero(tie | np.r_[tie[1:], False])
+        ids = _value_ranks(fill_id.take(pa.array(order[tied])))
+        order[tied] = order[tied][np.lexsort((ids, run[tied]))]
+    return order
+
+
+def _changes(codes: np.ndarray) -> np.ndarray:
+    """True where a row's value differs from the previous row's (and on the first row)."""
+    out = np.ones(len(codes), dtype=bool)
+    out[1:] = codes[1:] != codes[:-1]
     return out
 
 
