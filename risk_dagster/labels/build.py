@@ -56,6 +56,10 @@ def _event(value: np.ndarray, known: np.ndarray) -> pd.Series:
         known, pd.NA)
 
 
+# The panel columns build_labels reads (the assets read only these from the lake).
+PANEL_INPUTS = ["trade_date", "trader_id", "traded", "net_pnl", "intraday_max_drawdown"]
+
+
 def build_labels(panel: pd.DataFrame, *, max_gap_sessions: int = MAX_GAP_SESSIONS, quantile: float = QUANTILE,
                  min_history: int = MIN_HISTORY, dd_multiple: float = DD_MULTIPLE) -> pd.DataFrame:
     """The risk_labels table.

@@ -1,4 +1,5 @@
-"""write_dates: each date's rows, in the frame's order, replace that date's partition."""
+"""write_dates: each date's rows, in the frame's order, replace that date's partition; read_panel
+of some columns."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import datetime as dt
 
 import pandas as pd
 import pyarrow.parquet as pq
+import pytest
 
 from risk_dagster.core.lake import Lake
-from risk_dagster.core.tables import write_dates
+from risk_dagster.core.tables import read_panel, write_dates
 
 D1, D2, D3 = dt.date(2024, 1, 2), dt.date(2024, 1, 3), dt.date(2024, 1, 4)
 
@@ -43,3 +45,15 @@ def test_rows_of_dates_not_asked_for_are_not_written(tmp_path):
     write_dates(lake, "scores", frame, [D2])
     assert lake.keys("scores", "date") == [D2.isoformat()]
     assert lake.read_df("scores", "date")["x"].tolist() == [2.0]
+
+
+def test_read_panel_reads_only_the_columns_asked_for(tmp_path):
+    lake = Lake(tmp_path)
+    frame = pd.DataFrame({"trade_date": [D2, D1, D2], "trader_id": ["T2", "T1", "T1"],
+                          "net_pnl": [1.0, 2.0, 3.0], "notional": [10.0, 20.0, 30.0]})
+    write_dates(lake, "trader_day_panel", frame, [D1, D2])
+    got = read_panel(lake, columns=["trade_date", "trader_id", "net_pnl"])
+    assert list(got.columns) == ["trade_date", "trader_id", "net_pnl"]
+    assert got.values.tolist() == [[D1, "T1", 2.0], [D2, "T1", 3.0], [D2, "T2", 1.0]]
+    with pytest.raises(ValueError, match="not panel columns"):
+        read_panel(lake, columns=["trade_date", "no_such_column"])

@@ -19,6 +19,7 @@ from risk_dagster.defs.partitions import partition_dates, single_run
 from risk_dagster.defs.resources import LakeResource, TradeSource
 from risk_dagster.features import build_features, feature_catalog
 from risk_dagster.labels import LABEL_RATE_BOUNDS, build_labels
+from risk_dagster.labels import PANEL_INPUTS as LABEL_INPUTS
 from risk_dagster.panel import build_trader_day_panel, roster
 
 _OWNERS = ["team:risk-engineering"]
@@ -147,7 +148,7 @@ def check_features_point_in_time(lake: LakeResource) -> dg.AssetCheckResult:
 
 def _risk_labels(context: dg.AssetExecutionContext, lake: LakeResource):
     dates = partition_dates(context)
-    labels = build_labels(read_panel(lake.lake))
+    labels = build_labels(read_panel(lake.lake, columns=LABEL_INPUTS))
     labels = labels[labels["trade_date"].isin(set(dates))]
     write_dates(lake.lake, "risk_labels", labels, dates)
     by_date = _by_date(labels)
