@@ -9,11 +9,12 @@ Stages (each a fresh ``python`` process, so its peak RSS is its own ``VmHWM``):
   ingest        the ``raw_trades`` + ``trader_registry`` assets over every date (one run; the
                 trader partitions are registered in one call)
   features      ``trader_day_panel``, ``trader_features``, ``risk_labels`` over every date
-  train_local   ``pooled_model``, ``trader_models`` (local pool of ``--workers`` processes),
+  pooled        ``pooled_model`` alone (every trader's rows), so its wall time and peak RSS are
+                its own
+  train_local   ``trader_models`` (local pool of ``--workers`` processes) and
                 ``model_evaluation``: one run over all trader partitions, or with
-                ``--train-traders N`` ``trader_models`` + ``model_evaluation`` over the first N
-                trader partitions only (the pooled model, trained on every trader's rows, is
-                then not trained: the others are served their fallback champion)
+                ``--train-traders N`` over the first N trader partitions only (the others are
+                served their fallback champion)
   train_dask    ``trader_models`` again on a ``distributed.LocalCluster`` of ``--workers``
                 single-threaded worker processes (``DaskCompute``); its predictions must equal
                 train_local's (same seeds), which the bench asserts
@@ -22,10 +23,10 @@ Stages (each a fresh ``python`` process, so its peak RSS is its own ``VmHWM``):
 Every stage runs the real assets through ``dg.materialize`` on one Dagster instance under the
 data directory, with the resources ``definitions.py`` builds (``--quick`` shrinks the training
 budgets). Worker peaks are the workers' own ``VmHWM`` (reported by each trader's training task,
-and by each Dask worker). Training extrapolation to N workers: pooled + evaluation (serial)
-+ sum of per-trader seconds / N, from this run's per-trader timings; with ``--train-traders``
-the 5,000-trader figure is the measured mean per trader x 5,000 / N (extrapolated, and
-printed as such).
+and by each Dask worker). Training measured: the pooled stage + train_local, wall time (with
+every trader partition trained, the real figure). Extrapolation to N workers, from this run's
+per-trader timings: sum of per-trader seconds / N, and the ``--traders`` figure as the measured
+mean per trader x traders / N (extrapolated, and printed as such).
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ import tempfile
 import time
 from pathlib import Path
 
-STAGES = ("simulate", "ingest", "features", "train_local", "train_dask", "score", "drift")
+STAGES = ("simulate", "ingest", "features", "pooled", "train_local", "train_dask", "score",
+          "drift")
 QUICK = {"traders": 6, "days": 140, "workers": 2}
 QUICK_MODELS = {"n_trials": 2, "pooled_n_trials": 2, "n_folds": 2, "min_train_sessions": 60}
 
@@ -119,7 +121,7 @@ def ingest(args) -> dict:
     import dagster as dg
 
     meta, traders = _materialize(args, dg.AssetSelection.groups("ingest"), *_date_range(args))
-    return {"detail": f"{len(traders)} trader partitions registered"}
+    return {"detail": f"{len(traders)} trader partitions registered; " + _steps(meta)}
 
 
 def features(args) -> dict:
@@ -151,17 +153,23 @@ def _predictions_fingerprint(data_dir: str) -> str:
                        .reset_index(drop=True))
 
 
+def pooled(args) -> dict:
+    import dagster as dg
+
+    meta, _ = _materialize(args, dg.AssetSelection.assets("pooled_model"), *_date_range(args))
+    pm = meta["pooled_model"]
+    return {"detail": f"pooled_model {pm['seconds']:.1f} s, {pm['oos_rows']:,} OOS rows, "
+                      f"AUC {pm['auc']}"}
+
+
 def train_local(args) -> dict:
     import dagster as dg
 
     from risk_dagster.defs.compute import LocalPoolCompute
 
-    selection = (dg.AssetSelection.assets("trader_models", "model_evaluation")
-                 if args.train_traders else dg.AssetSelection.groups("models"))
+    selection = dg.AssetSelection.assets("trader_models", "model_evaluation")
     meta, _ = _train(args, selection, LocalPoolCompute(workers=args.workers))
-    pooled_s = float(meta.get("pooled_model", {}).get("seconds", 0.0))
-    return {**_trader_stats(meta), "pooled_s": pooled_s,
-            "predictions": _predictions_fingerprint(args.data_dir)}
+    return {**_trader_stats(meta), "predictions": _predictions_fingerprint(args.data_dir)}
 
 
 def _train(args, selection, compute):
@@ -249,12 +257,19 @@ def _report(args, out: dict) -> None:
         mean = local["trader_sum_s"] / max(1, local["traders"])
         print(f"  training per trader (measured): mean {mean:.1f} s, max "
               f"{local['trader_max_s']:.1f} s (sum {local['trader_sum_s']:.0f} s over "
-              f"{local['traders']} traders); serial part of train_local (process start"
-              f"{'' if args.train_traders else ', pooled_model'}, model_evaluation) {serial:.0f} s")
+              f"{local['traders']} traders); serial part of train_local (process start, "
+              f"model_evaluation) {serial:.0f} s")
         for n in sorted({args.workers, 8, 32, 128}):
             print(f"  trader_models extrapolated on {n:>3} workers: {local['traders']} traders "
-                  f"{local['trader_sum_s'] / n:.0f} s; 5000 traders x {mean:.1f} s / {n} = "
-                  f"{5000 * mean / n / 60:.1f} min (+ the serial part, which grows with rows)")
+                  f"{local['trader_sum_s'] / n:.0f} s; {args.traders} traders x {mean:.2f} s / "
+                  f"{n} = {args.traders * mean / n / 60:.1f} min (+ the serial part, which grows "
+                  f"with rows)")
+        if "pooled" in out:
+            total = out["pooled"]["wall_s"] + local["wall_s"]
+            what = ("measured, every trader" if local["traders"] == args.traders
+                    else f"measured, {local['traders']} of {args.traders} traders")
+            print(f"  training pooled + train_local ({what}): {total / 60:.1f} min on "
+                  f"{args.workers} workers (target <= 60 min at 5000 x 252)")
     if local and "train_dask" in out:
         same = local["predictions"] == out["train_dask"]["predictions"]
         print(f"  train_dask predictions identical to train_local: {same}")
@@ -272,8 +287,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--data-dir")
     parser.add_argument("--train-traders", type=int, default=0,
-                        help="train only the first N trader partitions (0: all, with the pooled "
-                        "model)")
+                        help="train_local/train_dask: only the first N trader partitions (0: all)")
     parser.add_argument("--quick", action="store_true", help=f"smoke run: {QUICK}, small budgets")
     parser.add_argument("--stages", default=",".join(STAGES))
     parser.add_argument("--stage", choices=STAGES, help=argparse.SUPPRESS)
