@@ -3,5 +3,9 @@
 
 from risk_dagster.core.settings import load_settings
 from risk_dagster.defs.build import build_defs
+from risk_dagster.instance import use_sqlite_wal_normal_sync
 
+# Run workers of `dagster dev` load this module: their event writes get the same SQLite setting
+# as the CLI's (risk_dagster.instance).
+use_sqlite_wal_normal_sync()
 defs = build_defs(load_settings())

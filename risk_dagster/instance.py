@@ -13,6 +13,15 @@ Two profiles, chosen by ``RISK_INSTANCE`` (``Settings.instance``):
 Creating an instance creates its schema; two processes doing it at once on a fresh home fail
 (SQLite: ``table secondary_indexes already exists``). ``open_instance`` creates it under an
 exclusive lock on a file in ``DAGSTER_HOME``, so the second process waits and finds it made.
+
+The local profile's SQLite files are in WAL mode (Dagster sets it). SQLite's default
+``synchronous=FULL`` then flushes the log to disk at every commit, and Dagster commits once per
+event: about half of a range run's wall time went to fsync (the real Hyperliquid ingest, 1,793
+materializations: 102 s, 67 s with ``NORMAL``). ``synchronous=NORMAL`` is SQLite's recommended
+setting for WAL: a database is never corrupted; a power cut (not a crash of the process) may lose
+the last events written before it. ``use_sqlite_wal_normal_sync`` sets it on every WAL-mode SQLite
+connection SQLAlchemy opens in this process (the CLI, the replay, and Dagster's run workers, which
+import ``risk_dagster.definitions``); other journal modes are left as they are.
 """
 
 from __future__ import annotations
@@ -20,11 +29,14 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import sqlite3
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from risk_dagster.core.settings import Settings
 from risk_dagster.defs.partitions import TRADER_PARTITIONS_NAME
@@ -32,6 +44,21 @@ from risk_dagster.defs.partitions import TRADER_PARTITIONS_NAME
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PROFILES = {"local": Path("dagster.yaml"), "postgres": Path("deploy") / "dagster.postgres.yaml"}
 LOCK_FILE = ".instance.lock"
+
+def _wal_normal_sync(dbapi_connection, _record) -> None:
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    (mode,) = dbapi_connection.execute("PRAGMA journal_mode").fetchone()
+    if mode == "wal":
+        dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+
+
+def use_sqlite_wal_normal_sync() -> None:
+    """Set ``synchronous=NORMAL`` on each WAL-mode SQLite connection SQLAlchemy opens from now on
+    in this process (idempotent). See the module docstring for why and what it risks."""
+    if not event.contains(Engine, "connect", _wal_normal_sync):
+        event.listen(Engine, "connect", _wal_normal_sync)
+
 
 def profile_file(profile: str) -> Path:
     """The instance yaml of ``profile`` (``local`` or ``postgres``) in the project."""
@@ -79,6 +106,7 @@ def open_instance(settings: Settings) -> dg.DagsterInstance:
     """The instance of ``settings``' profile, its storage schema created (once, under the lock)
     before any run is launched on it."""
     home = prepare_dagster_home(settings)
+    use_sqlite_wal_normal_sync()
     with instance_lock(home):
         instance = dg.DagsterInstance.get()
         # Touch each storage so every table exists before the lock is released.

@@ -132,3 +132,26 @@ def test_two_ingests_at_once_on_a_fresh_data_directory(tmp_path):
                                   ("T0004", 15, 15)]
     assert sorted(p.name for p in (data / "raw_fills").iterdir()) == [
         "date=2024-01-02", "date=2024-01-03", "date=2024-01-04"]
+
+
+def _synchronous(engine) -> int:
+    import sqlalchemy as sa
+    with engine.connect() as conn:
+        return conn.execute(sa.text("PRAGMA synchronous")).scalar_one()
+
+
+def test_dagster_sqlite_files_sync_normal_and_other_sqlite_files_keep_full(monkeypatch, tmp_path):
+    # SQLite's PRAGMA synchronous: 2 = FULL (its default), 1 = NORMAL.
+    import sqlalchemy as sa
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    instance = open_instance(load_settings({"RISK_DATA_DIR": str(tmp_path / "data")}))
+    storage = instance.event_log_storage
+    with storage.index_connection() as conn:
+        assert conn.execute(sa.text("PRAGMA journal_mode")).scalar_one() == "wal"
+        assert conn.execute(sa.text("PRAGMA synchronous")).scalar_one() == 1
+    # a SQLite file in the default (rollback journal) mode is left at FULL
+    other = tmp_path / "other.db"
+    sqlite3_conn = __import__("sqlite3").connect(other)
+    sqlite3_conn.execute("CREATE TABLE t (x)")
+    sqlite3_conn.close()
+    assert _synchronous(sa.create_engine(f"sqlite:///{other}")) == 2
