@@ -98,12 +98,28 @@ def file_batch_id(path: Path) -> str:
 
 
 def _move(path: Path, folder: Path) -> Path:
+    """Move ``path`` into ``folder`` under its own name, or a unique one if that is taken; an
+    archived or rejected file is never overwritten, even by a process moving a file of the same
+    name at the same moment: the name is claimed by a hard link, which fails if it exists."""
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / path.name
-    if target.exists():  # keep earlier copies: never overwrite an archived or rejected file
-        target = folder / f"{path.stem}.{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}{path.suffix}"
-    shutil.move(str(path), target)
-    return target
+    while True:
+        try:
+            os.link(path, target)
+        except FileExistsError:
+            target = _unique_name(folder, path)
+            continue
+        except OSError:  # no hard links on this file system: a name no one else can pick
+            target = _unique_name(folder, path)
+            shutil.move(str(path), target)
+            return target
+        path.unlink()
+        return target
+
+
+def _unique_name(folder: Path, path: Path) -> Path:
+    stamp = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    return folder / f"{path.stem}.{stamp}{path.suffix}"
 
 
 def land(data_dir: Path, table: str, source: str, batch_id: str, frame: pd.DataFrame, *,

@@ -1,4 +1,5 @@
 import datetime as dt
+from pathlib import Path
 
 import dagster as dg
 
@@ -6,7 +7,8 @@ from risk_dagster.defs.resources import LakeResource, TradeSource
 from risk_dagster.core.settings import Settings
 from risk_dagster.defs.partitions import build_date_partitions
 from risk_dagster.defs.sensors import build_inbox_sensor
-from risk_dagster.ingest.inbox import (INBOX, pending_files, process_inbox_file, read_landed)
+from risk_dagster.ingest.inbox import (INBOX, _move, pending_files, process_inbox_file,
+                                       read_landed)
 
 inbox_sensor = build_inbox_sensor(build_date_partitions(Settings()))
 
@@ -71,3 +73,20 @@ def test_sensor_requests_inbox_runs_then_landed_dates(tmp_path):
         assert [(r.job_name, r.partition_key) for r in second.run_requests] == [("ingest_job", "2024-01-03")]
         ctx = dg.build_sensor_context(instance=instance, resources=resources, cursor=second.cursor)
         assert inbox_sensor(ctx).run_requests == []
+
+
+
+def test_a_name_taken_between_a_check_and_the_move_is_never_overwritten(tmp_path, monkeypatch):
+    # Another process archives a file of the same name just after this one looked: modelled by
+    # every existence check answering "free" while the name is taken. The move must still keep
+    # both files (the name is claimed atomically, not checked and then used).
+    folder = tmp_path / "archive" / "propreports"
+    folder.mkdir(parents=True)
+    (folder / "fills.csv").write_text("archived first\n")
+    src = tmp_path / "fills.csv"
+    src.write_text("archived second\n")
+    monkeypatch.setattr(Path, "exists", lambda self: False)
+    moved = _move(src, folder)
+    assert moved != folder / "fills.csv" and moved.parent == folder
+    assert (folder / "fills.csv").read_text() == "archived first\n"
+    assert moved.read_text() == "archived second\n" and not src.exists()
