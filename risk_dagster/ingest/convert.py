@@ -42,15 +42,21 @@ def numbers(raw: RawTable, col: str, *, required: bool = True,
     is an error when ``required``, else NaN. Text, a non-finite value or one beyond ``max_abs``
     is an error naming the line."""
     values = None
+    parsed = raw.column(col, trim=False)
+    if pa.types.is_floating(parsed.type):  # read as numbers by the CSV parser (stream.py)
+        return _parsed_numbers(raw, col, parsed, required, max_abs)
     if raw.decimal != ",":
         try:  # fast path: plain numbers only
             values = pc.cast(raw.column(col, trim=False), pa.float64()).to_numpy(
                 zero_copy_only=False)
         except pa.ArrowInvalid:
             values = None
-    if values is not None and np.isfinite(values).all():
-        _check_magnitude(raw, col, values, max_abs)
-        return values
+    if values is not None:
+        largest = np.abs(values).max(initial=0.0)  # NaN or inf: not the fast path
+        if largest <= max_abs:
+            return values
+        if np.isfinite(largest):
+            _check_magnitude(raw, col, values, max_abs)
     text = raw.column(col)
     neg = pc.and_(pc.starts_with(text, "("), pc.ends_with(text, ")"))
     has_neg = pc.any(neg).as_py()
@@ -70,6 +76,22 @@ def numbers(raw: RawTable, col: str, *, required: bool = True,
         raise raw.error(i, col, f"not a number (got {text[i].as_py()!r})")
     if has_neg:
         values = np.where(neg.to_numpy(zero_copy_only=False), -values, values)
+    _check_magnitude(raw, col, values, max_abs)
+    return values
+
+
+def _parsed_numbers(raw: RawTable, col: str, parsed: pa.Array, required: bool,
+                    max_abs: float) -> np.ndarray:
+    """:func:`numbers` of a column the CSV parser read as float64 (plain numbers only; an empty
+    cell is null). What the text would have said differently is refused here, to be worded by
+    the whole-file reader: an empty required cell, "nan" or "inf"."""
+    values = parsed.to_numpy(zero_copy_only=False)
+    empty = parsed.is_null().to_numpy(zero_copy_only=False)
+    if required and empty.any():
+        raise raw.error(_first(empty), col, "empty value, a number is required")
+    bad = ~np.isfinite(values) & ~empty
+    if bad.any():
+        raise raw.error(_first(bad), col, "not a number (a non-finite value)")
     _check_magnitude(raw, col, values, max_abs)
     return values
 
@@ -98,7 +120,7 @@ def _plain_decimal(raw: RawTable, col: str, s: pa.Array, text: pa.Array) -> pa.A
 
 
 def _check_magnitude(raw: RawTable, col: str, values: np.ndarray, max_abs: float) -> None:
-    big = np.abs(np.nan_to_num(values, nan=0.0)) > max_abs
+    big = np.abs(values) > max_abs  # NaN (an empty optional cell) is not big
     if big.any():
         i = _first(big)
         raise raw.error(i, col, f"absurd value {values[i]:g} (beyond {max_abs:g}); refused")
@@ -210,10 +232,13 @@ def utc_times(raw: RawTable, cols: list[str], formats: list[str],
     if empty.any():
         raise raw.error(_first(empty), label, "empty timestamp")
     with_offset = any("%z" in f for f in formats)
-    _check_offsets(raw, s, label, with_offset)
+    fast = fixed_width_strptime(s, formats[0], "us")
+    # values of one fixed-width shape carry an offset all or none: the first one tells
+    _check_offsets(raw, s if fast is None else s.slice(0, 1), label, with_offset)
     if not with_offset and not timezone:
         raise raw.error(None, label, "no timezone given for local timestamps")
-    parsed = strict_strptime(raw, s, formats, label, what="time")
+    parsed = fast if fast is not None else strict_strptime(raw, s, formats, label, what="time",
+                                                           fast=False)
     ts = pd.Series(parsed.to_pandas())
     if with_offset:
         return ts.dt.tz_convert("UTC") if ts.dt.tz is not None else ts.dt.tz_localize("UTC")
@@ -244,11 +269,93 @@ def _check_offsets(raw: RawTable, s: pa.Array, label: str, expect_offset: bool) 
 _FRACTION = r"(\d:\d{2})\.(\d{1,6})($|\s|[+-]\d|Z)"
 
 
+# The directives of fixed width that fixed_width_strptime reads, and their widths.
+_FIXED = {"%Y": 4, "%m": 2, "%d": 2, "%H": 2, "%M": 2, "%S": 2}
+_DIRECTIVE = re.compile(r"%.")
+
+
+def _fixed_layout(fmt: str) -> tuple[int, list[tuple[str, int]], list[tuple[int, int]]] | None:
+    """(width, [(directive, position)], [(position, literal byte)]) of a format made only of
+    ``_FIXED`` directives and ASCII literals; None for any other format."""
+    fields, literals, pos, i = [], [], 0, 0
+    while i < len(fmt):
+        if fmt[i] == "%":
+            d = fmt[i:i + 2]
+            if d not in _FIXED:
+                return None
+            fields.append((d, pos))
+            pos, i = pos + _FIXED[d], i + 2
+        else:
+            if not fmt[i].isascii() or fmt[i].isdigit() or fmt[i] == ".":  # "." : a fraction?
+                return None
+            literals.append((pos, ord(fmt[i])))
+            pos, i = pos + 1, i + 1
+    if len({d for d, _ in fields}) != len(fields) or not {"%Y", "%m", "%d"} <= {
+            d for d, _ in fields}:
+        return None
+    return pos, fields, literals
+
+
+def fixed_width_strptime(s: pa.Array, fmt: str, unit: str = "us") -> pa.Array | None:
+    """``s`` parsed with ``fmt`` when every value is the zero-padded rendering of a real date
+    and time in a format of fixed width (``%m/%d/%Y %H:%M:%S``: digits where the directives
+    are, the format's literals elsewhere, year 1900-2199); else None, and the caller parses with
+    :func:`strict_strptime` (which words what is wrong). Read from the bytes at once, so there
+    is nothing to roll over and nothing to check after."""
+    layout = _fixed_layout(fmt)
+    if layout is None or len(s) == 0 or s.null_count or not pa.types.is_string(s.type):
+        return None
+    width, fields, literals = layout
+    offsets = np.frombuffer(s.buffers()[1], dtype=np.int32)[s.offset:s.offset + len(s) + 1]
+    if not (np.diff(offsets) == width).all():
+        return None
+    cells = np.frombuffer(s.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]].reshape(
+        len(s), width)
+    # each byte position at once: digits where the directives are (a byte below "0" wraps
+    # around above 9), the format's literal elsewhere
+    x = np.ascontiguousarray(cells.T) - np.uint8(48)  # one row per byte position
+    low, high = x.min(axis=1), x.max(axis=1)
+    for p, b in literals:
+        if not low[p] == high[p] == (b - 48) % 256:
+            return None
+    if any(high[p + k] > 9 for d, p in fields for k in range(_FIXED[d])):
+        return None
+    value = {}
+    for d, p in fields:
+        v = x[p].astype(np.int32)
+        for k in range(1, _FIXED[d]):
+            v = v * 10 + x[p + k]
+        value[d] = v
+    y, m, d = value["%Y"], value["%m"], value["%d"]
+    hour, minute, second = (value.get(k, 0) for k in ("%H", "%M", "%S"))
+    if (y.min() < 1900 or y.max() > 2199 or m.min() < 1 or m.max() > 12 or d.min() < 1
+            or np.max(hour) > 23 or np.max(minute) > 59 or np.max(second) > 59):
+        return None
+    month = (y - 1900) * 12 + m - 1
+    if (d > _MONTH_LENGTH[month]).any():
+        return None
+    days = _MONTH_START[month] + (d - 1)
+    seconds = days.astype(np.int64) * 86400 + (hour * 3600 + minute * 60 + second)
+    return pa.array(seconds * _PER_SECOND[unit], pa.timestamp(unit))
+
+
+# First day (days since 1970-01-01) and length of every month of 1900-2199, by (year-1900)*12+m-1.
+_MONTH_START = np.arange("1900-01", "2200-02", dtype="datetime64[M]").astype(
+    "datetime64[D]").astype(np.int32)
+_MONTH_LENGTH = np.diff(_MONTH_START)
+_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
+
+
 def strict_strptime(raw: RawTable, s: pa.Array, formats: list[str], label: str, *,
-                    what: str = "date", unit: str = "us") -> pa.Array:
+                    what: str = "date", unit: str = "us", fast: bool = True) -> pa.Array:
     """Parse ``s`` with the first matching strptime format; an unreadable value or an impossible
     date (``02/30/2024``, which strptime rolls over to March 1st) is an IngestError naming the
-    line. Fractional seconds up to microseconds are accepted after ``%S``."""
+    line. Fractional seconds up to microseconds are accepted after ``%S``. ``fast``: try
+    :func:`fixed_width_strptime` with the first format first."""
+    if fast:
+        done = fixed_width_strptime(s, formats[0], unit)
+        if done is not None:
+            return done
     original, frac = s, None
     if raw.fmt == "xlsx":  # real date cells arrive as ISO text (see reader._cell_text)
         formats = [*formats, "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"]

@@ -15,8 +15,8 @@ from risk_dagster.core.settings import CALENDAR_24_7
 from risk_dagster.ingest.derive import derive_totals
 from risk_dagster.ingest.fills_frame import WARNINGS_ATTR, fills_table, frame_lines
 from risk_dagster.ingest.mapping import load_mapping, mapped_columns, parse_mapped_fills
-from risk_dagster.ingest.reader import RawTable, check_input_path, peek_header
-from risk_dagster.ingest.propreports import (SOURCE as PROPREPORTS, fills_columns,
+from risk_dagster.ingest.reader import RawTable, check_input_path, normalize_header, peek_header
+from risk_dagster.ingest.propreports import (FEE_COLUMNS, SOURCE as PROPREPORTS, fills_columns,
                                              is_fills_header, parse_propreports_fills,
                                              parse_propreports_totals)
 
@@ -70,16 +70,26 @@ on bad input.
 
 
 def block_converter(path: str | Path, source: str, *, calendar: str,
-                    account: str | None = None) -> Callable[[RawTable], tuple] | None:
+                    account: str | None = None
+                    ) -> tuple[Callable[[RawTable], tuple], frozenset[str]] | None:
     """For a fills file of ``source`` (as :func:`parse_file` reads it), the function that turns a
-    block of its records (a RawTable) into the FILLS Arrow table and the records' lines; None
-    for a totals file (read whole: totals are summed per day over the file)."""
+    block of its records (a RawTable) into the FILLS Arrow table and the records' lines, and the
+    headers (normalized) it reads as numbers only, which a block may hold as float64 (see
+    ``stream.BlockReader``); None for a totals file (read whole: totals are summed per day over
+    the file)."""
     if source == PROPREPORTS:
         if not is_fills_header(peek_header(check_input_path(path))):
             return None
-        tz = "America/New_York" if calendar == CALENDAR_24_7 else calendar_timezone(calendar)
-        return lambda raw: fills_table(raw, **fills_columns(raw, calendar=calendar, timezone=tz,
-                                                            expected_dates=None))
+
+        def convert_propreports(raw: RawTable) -> tuple:
+            # the timezone on first use (building the calendar takes ~0.4 s: the streamed
+            # landing does it while the first block is read)
+            tz = "America/New_York" if calendar == CALENDAR_24_7 else calendar_timezone(calendar)
+            return fills_table(raw, **fills_columns(raw, calendar=calendar, timezone=tz,
+                                                    expected_dates=None))
+
+        return convert_propreports, frozenset(
+            normalize_header(c) for c in ("Qty", "Price", *FEE_COLUMNS))
     mapping = load_mapping(source)
 
     def convert(raw: RawTable) -> tuple:
@@ -88,7 +98,13 @@ def block_converter(path: str | Path, source: str, *, calendar: str,
                                                  account=account, expected_dates=None,
                                                  contracts=None))
 
-    return convert
+    m = mapping
+    numeric = set() if m.decimal != "." else {m.quantity, m.price, *m.fees, m.realized_pnl}
+    # a column also read as text (a hash column: its text goes into the fill id) keeps its text
+    as_text = {m.account, *m.time_columns, m.symbol, m.side_column, m.order_id, m.fill_id,
+               m.liquidity_column, m.route, *m.hash_columns, m.event_column,
+               m.asset_class_column, m.multiplier_column, *m.ignore_columns}
+    return convert, frozenset(normalize_header(c) for c in numeric - as_text - {None})
 
 
 def _result(kind, fills, totals, derived, source) -> ParsedFile:

@@ -21,6 +21,8 @@ from risk_dagster.core.calendar import fill_session_dates, is_session
 from risk_dagster.core.schemas import FILLS
 from risk_dagster.ingest.errors import IngestError
 from risk_dagster.ingest.reader import RawTable
+from risk_dagster.ingest.row_warnings import (DUPLICATE_ROWS, NOT_A_SESSION, OUTSIDE_HOURS,
+                                              RowWarning)
 
 WARNINGS_ATTR = "ingest_warnings"
 LINES_ATTR = "source_lines"  # the file line of each row of a parsed frame (see encode_lines)
@@ -76,10 +78,13 @@ def row_session_dates(raw: RawTable, ts_utc: pd.Series, calendar: str,
             part, outside = fill_session_dates(ts_utc[mask].reset_index(drop=True), code)
             dates[mask] = part.to_numpy()
         if outside.any():
-            first = int(np.flatnonzero(mask)[np.flatnonzero(outside)[0]])
-            raw.warnings.append(f"{raw.path.name}: {int(outside.sum())} fill(s) outside {code} "
-                                f"trading hours (first on line {raw.lines()[first]}); dated to "
-                                "the next session")
+            rows = np.flatnonzero(mask)
+            first = int(rows[np.flatnonzero(outside)[0]])
+            raw.warnings.append(RowWarning(
+                "{file}: {n} fill(s) outside {code} trading hours (first on line {first}); "
+                "dated to the next session", order=OUTSIDE_HOURS, key=(code,),
+                n=int(outside.sum()), first=int(raw.lines()[first]),
+                sort=int(raw.lines()[rows[0]]), file=raw.path.name, code=code))
     return dates
 
 
@@ -130,13 +135,14 @@ def non_session_warning(raw: RawTable, dates: pd.Series, calendar: str,
     """Warn about fills dated on a day that is not a session of their calendar (a future's own
     exchange calendar, else ``calendar``)."""
     if row_calendars is None or row_calendars.null_count == len(row_calendars):
-        pairs = pd.DataFrame({"day": pd.unique(pd.to_datetime(dates).to_numpy())}).assign(
-            code=calendar)  # one calendar: only the distinct days matter
+        # one calendar: only the distinct days matter
+        groups = [(calendar, np.unique(np.asarray(dates, dtype="datetime64[D]")))]
     else:
         codes = pd.Series(row_calendars.to_pandas()).fillna(calendar)
         pairs = pd.DataFrame({"code": codes.to_numpy(),
                               "day": pd.to_datetime(dates).to_numpy()}).drop_duplicates()
-    for code, days in pairs.groupby("code")["day"]:
+        groups = pairs.groupby("code")["day"]
+    for code, days in groups:
         bad = []
         for d in days:
             try:
@@ -145,8 +151,10 @@ def non_session_warning(raw: RawTable, dates: pd.Series, calendar: str,
             except Exception:  # noqa: BLE001 - beyond the calendar's bounds: the landing refuses it
                 continue
         if bad:
-            raw.warnings.append(f"{raw.path.name}: fills on {len(bad)} day(s) that are not "
-                                f"{code} sessions (first {pd.Timestamp(min(bad)).date()})")
+            raw.warnings.append(RowWarning(
+                "{file}: fills on {n} day(s) that are not {code} sessions (first {first})",
+                order=NOT_A_SESSION, key=(code,), days=[pd.Timestamp(d).date() for d in bad],
+                sort=code, file=raw.path.name, code=code))
 
 
 def build_fills(raw: RawTable, cols: dict[str, object], **kw) -> pd.DataFrame:
@@ -154,7 +162,7 @@ def build_fills(raw: RawTable, cols: dict[str, object], **kw) -> pd.DataFrame:
     to ``frame.attrs[WARNINGS_ATTR]``, the file lines to ``frame.attrs[LINES_ATTR]``."""
     table, lines = fills_table(raw, cols, **kw)
     out = table.to_pandas()
-    out.attrs[WARNINGS_ATTR] = list(raw.warnings)
+    out.attrs[WARNINGS_ATTR] = [str(w) for w in raw.warnings]
     out.attrs[LINES_ATTR] = encode_lines(lines)
     return out
 
@@ -216,12 +224,17 @@ def _drop_exact_duplicates(raw: RawTable, ids: pa.Array) -> np.ndarray:
     """Rows to keep: a row whose every cell equals an earlier row's (an exact duplicate line, as
     a re-saved or concatenated export repeats) is dropped and counted in the warnings; rows that
     share an id but differ are left for the duplicate check to refuse."""
+    if not all(pa.types.is_string(t) for t in raw.table.schema.types):
+        # a streamed block with columns read as numbers: its cells' text is gone
+        raise raw.error(None, None, "repeated fill ids in a block read with number columns")
     text = pc.binary_join_element_wise(*[raw.column(h, trim=False) for h in raw.header], "\x1f")
     dup = pd.Series(text.to_numpy(zero_copy_only=False)).duplicated(keep="first").to_numpy()
     if dup.any():
         j = int(np.flatnonzero(dup)[0])
         first = int(np.flatnonzero(pc.equal(text, text[j]).to_numpy(zero_copy_only=False))[0])
         lines = raw.lines()
-        raw.warnings.append(f"{raw.path.name}: dropped {int(dup.sum())} exact duplicate row(s) "
-                            f"(first on line {lines[j]}, same as line {lines[first]})")
+        raw.warnings.append(RowWarning(
+            "{file}: dropped {n} exact duplicate row(s) (first on line {first}, same as line "
+            "{same})", order=DUPLICATE_ROWS, n=int(dup.sum()), first=int(lines[j]),
+            same=int(lines[first]), file=raw.path.name))
     return ~dup

@@ -48,6 +48,7 @@ from risk_dagster.ingest.contracts import ContractTable, UnknownContract, load_c
 from risk_dagster.ingest.errors import IngestError
 from risk_dagster.ingest.fills_frame import build_fills
 from risk_dagster.ingest.reader import RawTable, normalize_header, read_raw
+from risk_dagster.ingest.row_warnings import EVENT_KIND, LIQUIDITY, RowWarning
 
 PRESETS_DIR = Path(__file__).parent / "presets"
 _KEYS = {"name", "description", "account", "time", "symbol", "side", "quantity", "price", "fees",
@@ -378,8 +379,12 @@ def _liquidity(raw: RawTable, m: ColumnMapping, col: dict[str, str]) -> pa.Array
     values, unmapped = convert.codes(raw, col[m.liquidity_column], m.liquidity_values,
                                      unknown="null")
     if unmapped:
-        raw.warnings.append(f"{raw.path.name}: {unmapped} liquidity value(s) in "
-                            f"{m.liquidity_column!r} not in the mapping; liquidity left empty")
+        text = raw.column(col[m.liquidity_column])
+        odd = pc.and_(pc.is_null(values), pc.not_equal(text, "")).to_numpy(zero_copy_only=False)
+        raw.warnings.append(RowWarning(
+            "{file}: {n} liquidity value(s) in {column!r} not in the mapping; liquidity left "
+            "empty", order=LIQUIDITY, n=unmapped, first=int(raw.lines()[np.flatnonzero(odd)[0]]),
+            file=raw.path.name, column=m.liquidity_column))
     return values
 
 
@@ -390,5 +395,7 @@ def _warn_event_types(raw: RawTable, m: ColumnMapping, col: dict[str, str]) -> N
     odd = kinds[~kinds.isin(list(m.event_known))]
     for kind, n in odd.value_counts().sort_index().items():
         first = raw.lines()[int(np.flatnonzero((kinds == kind).to_numpy())[0])]
-        raw.warnings.append(f"{raw.path.name}: kept {n} fill(s) with {m.event_column} {kind!r} "
-                            f"(first on line {first}) as ordinary fills")
+        raw.warnings.append(RowWarning(
+            "{file}: kept {n} fill(s) with {column} {kind!r} (first on line {first}) as "
+            "ordinary fills", order=EVENT_KIND, key=(kind,), n=int(n), first=int(first),
+            sort=kind, file=raw.path.name, column=m.event_column, kind=kind))

@@ -25,6 +25,7 @@ from risk_dagster.ingest.fills_frame import (LINES_ATTR, WARNINGS_ATTR, build_fi
                                              check_unique, encode_lines)
 from risk_dagster.ingest.reader import RawTable, normalize_header, read_raw
 from risk_dagster.ingest.report_structure import split_totals_report, split_trades_report
+from risk_dagster.ingest.row_warnings import CURRENCY, RowWarning
 
 SOURCE = "propreports"
 FEE_COLUMNS = ("Comm", "Ecn Fee", "SEC", "ORF", "CAT", "TAF", "FTT", "NSCC", "Acc", "Clr", "Misc")
@@ -198,6 +199,7 @@ def _warn_currency(raw: RawTable, col: str | None) -> None:
     s = pc.utf8_upper(raw.column(col))
     other = pc.and_(pc.not_equal(s, "USD"), pc.not_equal(s, "")).to_numpy(zero_copy_only=False)
     if other.any():
-        raw.warnings.append(f"{raw.path.name}: {int(other.sum())} fill(s) not in USD (first on "
-                            f"line {raw.lines()[int(np.flatnonzero(other)[0])]}); amounts are "
-                            "taken as USD")
+        raw.warnings.append(RowWarning(
+            "{file}: {n} fill(s) not in USD (first on line {first}); amounts are taken as USD",
+            order=CURRENCY, n=int(other.sum()),
+            first=int(raw.lines()[int(np.flatnonzero(other)[0])]), file=raw.path.name))

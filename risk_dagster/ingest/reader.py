@@ -116,11 +116,13 @@ class RawTable:
         return f"; the header is one field when split on {DELIMITERS.get(self.delimiter, '?')}s"
 
     def column(self, name: str, *, trim: bool = True) -> pa.Array:
-        """The text of column ``name`` (as found by :meth:`find`), whitespace-trimmed."""
+        """The text of column ``name`` (as found by :meth:`find`), whitespace-trimmed; float64
+        for a column a streamed block read as numbers (``stream.BlockReader``)."""
         key = (name, trim)
         if key not in self._columns:  # the converters ask for some columns several times
             values = self.table.column(self.header.index(name)).combine_chunks()
-            self._columns[key] = pc.utf8_trim_whitespace(values) if trim else values
+            self._columns[key] = (pc.utf8_trim_whitespace(values)
+                                  if trim and pa.types.is_string(values.type) else values)
         return self._columns[key]
 
     def lines(self) -> np.ndarray:

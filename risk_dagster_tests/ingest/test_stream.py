@@ -178,3 +178,157 @@ def test_an_unexpected_failure_while_staging_falls_back_and_leaves_nothing(tmp_p
     assert result.status == "landed" and result.rows == 200  # read whole instead
     assert sum(len(day) for day in _landed(tmp_path).values()) == 200
     assert not any((tmp_path / LANDING / ".staging").glob("stream-*"))
+
+
+# the shared data beside the checkout (../shared), as in test_real_sample.py
+REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real" / "hyperliquid_fills.csv"
+HL_HEADER = ("Account,Coin,Execution Price,Size Tokens,Size USD,Side,Timestamp IST,Start Position,"
+             "Direction,Closed PnL,Transaction Hash,Order ID,Crossed,Fee,Trade ID,Timestamp")
+
+
+def _hyperliquid_text(n: int, odd: dict[int, str]) -> str:
+    """A Hyperliquid trade history built like the real one: wallet accounts in blocks, IST times
+    with unpadded hours, sizes in scientific notation, spreadsheet-rounded Trade IDs, CRLF line
+    endings and no newline after the last line; row ``i`` has Direction ``odd[i]`` if given.
+    Closed PnL ("0.2500"), a number that is also a hash column, keeps its text in the fill id."""
+    lines = [HL_HEADER]
+    for i in range(n):
+        wallet = f"0x{(i * 4 // n) + 10:02x}{'ab' * 19}"
+        day, minute = 2 + i * 20 // n, i % 600
+        start = round(i * 0.5, 4)
+        direction = odd.get(i, "Open Long" if i % 2 else "Close Long")
+        lines.append(f"{wallet},@{100 + i % 7},{7.9 + i / 1000:.4f},{1e-05 * (1 + i % 3):.2E},"
+                     f"12.34,{'BUY' if i % 2 else 'SELL'},{day:02d}-12-2024 "
+                     f"{minute // 60}:{minute % 60:02d},{start},{direction},"
+                     f"{(i % 5) * 0.25:.4f},0x{i:064x},"
+                     f"{52017706630 + i // 3},{'TRUE' if i % 3 else 'FALSE'},0.0056,8.95E+14,"
+                     "1.73E+12")
+    return "\r\n".join(lines)
+
+
+def _land_hyperliquid(data: Path, path: Path, **kw):
+    dropped = data / "inbox" / "hyperliquid" / path.name
+    dropped.parent.mkdir(parents=True, exist_ok=True)
+    dropped.write_bytes(path.read_bytes())
+    return process_inbox_file(dropped, "hyperliquid", data, calendar="24/7",
+                              first_date=dt.date(2024, 9, 1), today=dt.date(2025, 6, 30), **kw)
+
+
+def test_row_warnings_are_added_up_over_the_blocks(tmp_path, small_blocks, monkeypatch):
+    odd = {30: "Spot Dust Conversion", 95: "Auto-Deleveraging", 140: "Spot Dust Conversion",
+           141: "Auto-Deleveraging", 290: "Spot Dust Conversion"}
+    source = tmp_path / "hl.csv"
+    source.write_bytes(_hyperliquid_text(300, odd).encode())
+    assert source.stat().st_size > 20 * 2048 and not source.read_bytes().endswith(b"\n")
+    whole = _land_hyperliquid(tmp_path / "b", source, parse=parse_file)
+    streamed_only(monkeypatch)
+    streamed = _land_hyperliquid(tmp_path / "a", source)
+    assert streamed.status == whole.status == "landed" and streamed.rows == 300
+    expected = ["hl.csv: kept 2 fill(s) with Direction 'Auto-Deleveraging' (first on line 97) "
+                "as ordinary fills",
+                "hl.csv: kept 3 fill(s) with Direction 'Spot Dust Conversion' (first on line 32) "
+                "as ordinary fills"]
+    assert streamed.warnings == whole.warnings == expected
+    assert _landed(tmp_path / "a") == _landed(tmp_path / "b")
+
+
+def test_the_real_hyperliquid_sample_streams_with_its_warning(tmp_path, monkeypatch):
+    if not REAL.exists():
+        pytest.skip("shared/data/real is not beside the checkout")
+    monkeypatch.setattr(stream, "CHUNK_BYTES", 256 << 10)  # 14 blocks
+    whole = _land_hyperliquid(tmp_path / "b", REAL, parse=parse_file)
+    streamed_only(monkeypatch)
+    streamed = _land_hyperliquid(tmp_path / "a", REAL)
+    assert (streamed.rows, whole.rows) == (15629, 15629)
+    assert streamed.warnings == whole.warnings == [
+        "hyperliquid_fills.csv: kept 1 fill(s) with Direction 'Spot Dust Conversion' (first on "
+        "line 191) as ordinary fills"]
+    assert _landed(tmp_path / "a") == _landed(tmp_path / "b")
+
+
+def test_block_warnings_merge_as_the_whole_file_words_them():
+    from risk_dagster.ingest.row_warnings import (EVENT_KIND, NOT_A_SESSION, OUTSIDE_HOURS,
+                                                  RowWarning, merge_block_warnings)
+
+    def kind(name, n, first):
+        return RowWarning("{file}: kept {n} fill(s) with {column} {kind!r} (first on line "
+                          "{first}) as ordinary fills", order=EVENT_KIND, key=(name,), n=n,
+                          first=first, sort=name, file="f.csv", column="Direction", kind=name)
+
+    def closed(days):
+        return RowWarning("{file}: fills on {n} day(s) that are not {code} sessions (first "
+                          "{first})", order=NOT_A_SESSION, key=("CMES",), days=days,
+                          sort="CMES", file="f.csv", code="CMES")
+
+    outside = RowWarning("{file}: {n} fill(s) outside {code} trading hours (first on line "
+                         "{first}); dated to the next session", order=OUTSIDE_HOURS,
+                         key=("CMES",), n=4, first=900, sort=2, file="f.csv", code="CMES")
+    header = "f.csv: read as semicolon-separated values"
+    blocks = [[header, closed([dt.date(2025, 1, 25)]), kind("Sell", 2, 10)],
+              [header, kind("Buy", 1, 700), outside, kind("Sell", 5, 650),
+               closed([dt.date(2025, 1, 18), dt.date(2025, 1, 25)])]]
+    assert merge_block_warnings(blocks) == [
+        header,
+        "f.csv: kept 1 fill(s) with Direction 'Buy' (first on line 700) as ordinary fills",
+        "f.csv: kept 7 fill(s) with Direction 'Sell' (first on line 10) as ordinary fills",
+        "f.csv: 4 fill(s) outside CMES trading hours (first on line 900); dated to the next "
+        "session",
+        "f.csv: fills on 2 day(s) that are not CMES sessions (first 2025-01-18)"]
+    assert all(type(w) is str for w in merge_block_warnings(blocks))
+
+
+def test_blocks_with_numbers_or_padding_the_csv_parser_cannot_read_land_the_same(
+        tmp_path, small_blocks, monkeypatch):
+    """Numeric columns are parsed straight to float64; a block where one cell is not a plain
+    number ("1,234.50", "(0.50)", " 7 ") is read as text instead and converted as the whole file
+    is; padded text is trimmed either way."""
+    rows = _rows(200)
+    rows[60]["Comm"] = "1,234.50"
+    rows[61]["Ecn Fee"] = "(0.50)"
+    rows[120]["Qty"] = " 7 "
+    rows[150]["Account"] = " T0002 "
+    rows[151]["Symbol"] = "\u00a0MSFT"  # a no-break space, trimmed as Unicode whitespace
+    text = csv_text(FILLS_26, rows)
+    whole = _land(tmp_path / "b", "fills.csv", text, parse=parse_file)
+    streamed_only(monkeypatch)
+    streamed = _land(tmp_path / "a", "fills.csv", text)
+    assert streamed.status == whole.status == "landed" and streamed.rows == 200
+    a = _landed(tmp_path / "a")
+    assert a == _landed(tmp_path / "b")
+    by_id = {r["fill_id"]: r for day in a.values() for r in day}
+    assert by_id["F61"]["fees"] == pytest.approx(1234.50 - 0.20 + 0.01 + 0.001 + 0.05)
+    assert by_id["F62"]["fees"] == pytest.approx(0.50 - 0.50 + 0.01 + 0.001 + 0.05)
+    assert (by_id["F121"]["qty"], by_id["F151"]["trader_id"], by_id["F152"]["symbol"]) == (
+        7.0, "T0002", "MSFT")
+
+
+@pytest.mark.parametrize("fmt", ["%m/%d/%Y %H:%M:%S", "%Y-%m-%d %H:%M", "%d-%m-%Y %H:%M:%S",
+                                 "%Y%m%d;%H%M%S", "%m/%d/%Y", "%Y-%m-%dT%H:%M:%S"])
+def test_fixed_width_times_read_as_strptime_reads_them(fmt):
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from risk_dagster.ingest.convert import fixed_width_strptime
+
+    rng = np.random.default_rng(3)
+    stamps = np.datetime64("1900-01-01T00:00:00") + rng.integers(
+        0, 300 * 365 * 86400, 20_000).astype("timedelta64[s]")
+    text = pc.strftime(pa.array(stamps, pa.timestamp("s")), format=fmt)
+    for unit in ("s", "us"):
+        assert fixed_width_strptime(text, fmt, unit).equals(
+            pc.strptime(text, format=fmt, unit=unit))
+
+
+@pytest.mark.parametrize("values", [
+    ["01/02/2024 09:30:00", "02/30/2024 09:30:00"],  # no such day: strptime would roll it over
+    ["02/29/2023 09:30:00"], ["01/02/2024 09:30:60"], ["01/02/2024 24:00:00"],
+    ["1/02/2024 09:30:00"], ["01/02/2024 09:30:00 "], ["01/02/1899 09:30:00"],
+    ["01-02-2024 09:30:00"], ["01/02/2024 09:3O:00"],
+])
+def test_fixed_width_times_leave_anything_else_to_strptime(values):
+    import pyarrow as pa
+
+    from risk_dagster.ingest.convert import fixed_width_strptime
+
+    assert fixed_width_strptime(pa.array(values), "%m/%d/%Y %H:%M:%S") is None
