@@ -57,6 +57,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="the trader of exports that carry no account")
     ingest.add_argument("--replace", action="store_true",
                         help="the files replace the trader-days they hold (a corrected re-export)")
+    ingest.add_argument("--contracts", type=Path, metavar="PATH",
+                        help="the firm's futures contracts YAML (RISK_CONTRACTS): adds roots to "
+                        "or overrides the shipped CME table; a mapping's own contracts: wins")
     ingest.add_argument("--skip-bad-rows", type=int, default=0, metavar="N",
                         help="land the good rows of a file with up to N bad rows (kept in "
                         "rejected/); default 0: a bad row rejects the file")
@@ -172,7 +175,8 @@ def cmd_ingest(args) -> int:
 
     from risk_dagster.reporting.progress import ProgressDisplay
 
-    settings = _settings(args, source="landing", calendar=args.calendar)
+    settings = _settings(args, source="landing", calendar=args.calendar,
+                         contracts_file=args.contracts and args.contracts.expanduser().resolve())
     defs, instance = _load(settings)
     with ProgressDisplay(quiet=args.quiet) as display:
         return ingest_files(settings, defs, instance, args.files, args.source,

@@ -174,7 +174,7 @@ def ingest_files(settings: Settings, defs: dg.Definitions, instance: dg.DagsterI
 
     outcome = land_files(settings.data_dir, files, source, calendar=settings.calendar,
                          account=account, replace=replace, skip_bad_rows=skip_bad_rows,
-                         first_date=settings.start_date)
+                         first_date=settings.start_date, contracts=settings.contracts_file)
     if outcome.refused:
         return 2
     failures = len(outcome.rejected)

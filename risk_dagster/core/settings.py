@@ -44,6 +44,9 @@ class Settings:
         None trains them in a local process pool (``RISK_DASK_SCHEDULER``).
     reports_url: where the report server (``risk-dagster reports``, started by ``risk-dagster
         dev``) serves ``<data>/reports`` and ``<data>/live``; asset metadata links reports there.
+    contracts_file: the firm's futures contracts YAML (``RISK_CONTRACTS``, ``ingest
+        --contracts``), extending or overriding the shipped CME table for every mapping; a
+        mapping's own ``contracts:`` file wins over it for that mapping (ingest/contracts.py).
     """
 
     data_dir: Path = Path("data")
@@ -61,6 +64,7 @@ class Settings:
     log_level: str = "WARNING"
     dask_scheduler: str | None = None
     reports_url: str = f"http://127.0.0.1:{DEFAULT_REPORTS_PORT}"
+    contracts_file: Path | None = None
 
     @property
     def is_24_7(self) -> bool:
@@ -91,6 +95,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         log_level=env.get("RISK_LOG_LEVEL", base.log_level),
         dask_scheduler=env.get("RISK_DASK_SCHEDULER") or base.dask_scheduler,
         reports_url=env.get("RISK_REPORTS_URL", base.reports_url),
+        contracts_file=(Path(env["RISK_CONTRACTS"]).expanduser().resolve()
+                        if env.get("RISK_CONTRACTS") else base.contracts_file),
     )
 
 
@@ -117,4 +123,6 @@ def to_environ(settings: Settings) -> dict[str, str]:
         env["RISK_DASK_SCHEDULER"] = settings.dask_scheduler
     if settings.webhook_url:
         env["RISK_WEBHOOK_URL"] = settings.webhook_url
+    if settings.contracts_file:
+        env["RISK_CONTRACTS"] = str(settings.contracts_file)
     return env

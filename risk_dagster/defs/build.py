@@ -50,6 +50,7 @@ def build_resources(settings: Settings) -> dict:
             sim_traders=settings.sim_traders, sim_seed=settings.sim_seed,
             sim_start=settings.start_date.isoformat(), sim_end=settings.sim_end_date.isoformat(),
             sim_changes=list(settings.sim_changes),
+            contracts_file=str(settings.contracts_file) if settings.contracts_file else None,
         ),
         # The production profile's Optuna studies go to its PostgreSQL (README: Production).
         "models": ModelSettings(postgres=PostgresResource.from_env()

@@ -84,7 +84,8 @@ def ingest_inbox_files(context: dg.OpExecutionContext, config: InboxFilesConfig,
                                     calendar=source.calendar,
                                     # the first date partition (build_defs sets sim_start to
                                     # settings.start_date): earlier rows refuse the file
-                                    first_date=dt.date.fromisoformat(source.sim_start))
+                                    first_date=dt.date.fromisoformat(source.sim_start),
+                                    contracts=source.contracts_file)
         context.log.info(f"{result.status}: {raw_path} -> {result.moved_to} "
                          f"({result.rows} rows, dates {result.dates[:3]}…)")
         for warning in result.warnings:

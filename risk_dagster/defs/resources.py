@@ -65,6 +65,8 @@ class TradeSource(dg.ConfigurableResource):
     # a run's first date are rebuilt from this many days of stored fills
     pnl_tolerance_usd: float = FIFO_PNL_TOL_USD
     carry_lookback_days: int = CARRY_LOOKBACK_DAYS
+    # the firm's futures contracts YAML (Settings.contracts_file), for files the inbox parses
+    contracts_file: str | None = None
 
     def simulation_config(self):
         from risk_dagster.simulator import InjectedChange, SimulationConfig

@@ -17,9 +17,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
-from risk_dagster.ingest.errors import IngestError
+from risk_dagster.ingest.errors import IngestError, read_yaml
 
 CONTRACTS_FILE = Path(__file__).parent / "contracts.yaml"
 MONTH_CODES = "FGHJKMNQUVXZ"
@@ -110,17 +108,20 @@ class ContractTable:
         return ContractTable({**self.specs, **other.specs}, self.sources + other.sources)
 
 
-def _spec(path: Path, root: str, entry: object) -> ContractSpec:
+def _spec(path: Path, root: str, entry: object, line) -> ContractSpec:
+    """One entry of a contracts YAML; ``line(key)`` is the line of ``contracts.<root>.<key>``
+    (or of the root when the key is not written)."""
     where = f"contracts.{root}"
     if not isinstance(entry, dict):
-        raise IngestError(path, None, where, "a contract must be a mapping of "
+        raise IngestError(path, line(None), where, "a contract must be a mapping of "
                           + ", ".join(sorted(_SPEC_KEYS)))
     unknown = set(entry) - _SPEC_KEYS
     if unknown:
-        raise IngestError(path, None, f"{where}.{sorted(unknown)[0]}", "unknown key (typo?)")
+        key = sorted(unknown)[0]
+        raise IngestError(path, line(key), f"{where}.{key}", "unknown key (typo?)")
     for key in ("point_value", "tick_size", "calendar"):
         if entry.get(key) in (None, ""):
-            raise IngestError(path, None, f"{where}.{key}", "required key is missing")
+            raise IngestError(path, line(key), f"{where}.{key}", "required key is missing")
     values = {}
     for key in ("point_value", "tick_size"):
         try:
@@ -128,46 +129,50 @@ def _spec(path: Path, root: str, entry: object) -> ContractSpec:
         except (TypeError, ValueError):
             values[key] = math.nan
         if not (math.isfinite(values[key]) and values[key] > 0):
-            raise IngestError(path, None, f"{where}.{key}",
+            raise IngestError(path, line(key), f"{where}.{key}",
                               f"must be a number > 0 (got {entry[key]!r})")
     currency = str(entry.get("currency") or "USD").upper()
     if currency != "USD":
-        raise IngestError(path, None, f"{where}.currency", f"only USD point values are supported "
-                          f"(got {currency!r}): amounts would be stored in the wrong currency")
+        raise IngestError(path, line("currency"), f"{where}.currency", "only USD point values "
+                          f"are supported (got {currency!r}): amounts would be stored in the "
+                          "wrong currency")
     calendar = str(entry["calendar"])
-    _check_calendar(path, f"{where}.calendar", calendar)
+    _check_calendar(path, line("calendar"), f"{where}.calendar", calendar)
     return ContractSpec(root=root, name=str(entry.get("name") or root),
                         exchange=str(entry.get("exchange") or ""), currency=currency,
                         calendar=calendar, **values)
 
 
-def _check_calendar(path: Path, where: str, code: str) -> None:
+def _check_calendar(path: Path, line: int | None, where: str, code: str) -> None:
     import exchange_calendars as xcals
 
     if code not in xcals.get_calendar_names(include_aliases=True):
-        raise IngestError(path, None, where, f"unknown exchange-calendars code {code!r}")
+        raise IngestError(path, line, where, f"unknown exchange-calendars code {code!r}")
 
 
 def read_contracts(path: str | Path) -> ContractTable:
     """A ContractTable from a YAML file ``{contracts: {ROOT: {point_value, tick_size, currency,
-    calendar, name, exchange}}}``. Raises IngestError naming the file and key on a bad entry."""
+    calendar, name, exchange}}}``. Raises IngestError naming the file, the line and the key on a
+    bad entry (and the line of a YAML syntax error)."""
     path = Path(path)
     if not path.is_file():
-        raise IngestError(path, None, None, "no such contracts file")
-    try:
-        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise IngestError(path, None if mark is None else mark.line + 1, None,
-                          f"not valid YAML: {getattr(exc, 'problem', exc)}") from None
+        raise IngestError(path, None, None, f"no such contracts file: {path.absolute()}")
+    spec, lines = read_yaml(path)
     if not isinstance(spec, dict) or not isinstance(spec.get("contracts"), dict):
-        raise IngestError(path, None, "contracts", "expected a top-level 'contracts' mapping")
+        raise IngestError(path, lines.get("contracts"), "contracts",
+                          "expected a top-level 'contracts' mapping")
     specs = {}
     for root, entry in spec["contracts"].items():
         key = str(root).upper()
+
+        def line(name, root=root):
+            at = f"contracts.{root}"
+            return (lines.get(f"{at}.{name}") if name else None) or lines.get(at)
+
         if not _ROOT.fullmatch(key):
-            raise IngestError(path, None, f"contracts.{root}", "a root is 1-4 letters or digits")
-        specs[key] = _spec(path, key, entry)
+            raise IngestError(path, line(None), f"contracts.{root}",
+                              "a root is 1-4 letters or digits")
+        specs[key] = _spec(path, key, entry, line)
     return ContractTable(specs, (str(path),))
 
 
@@ -175,7 +180,9 @@ _SHIPPED: ContractTable | None = None
 
 
 def load_contracts(*extra: str | Path | None) -> ContractTable:
-    """The shipped table, overridden in order by each ``extra`` YAML file (None skipped)."""
+    """The shipped table, overridden in order by each ``extra`` YAML file (None skipped): the
+    later file wins for a root in both. Ingestion passes the firm's file (``--contracts``,
+    ``RISK_CONTRACTS``), then the mapping's own (``contracts:`` in the mapping YAML)."""
     global _SHIPPED
     if _SHIPPED is None:
         _SHIPPED = read_contracts(CONTRACTS_FILE)

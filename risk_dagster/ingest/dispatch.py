@@ -12,6 +12,7 @@ import pandas as pd
 
 from risk_dagster.core.calendar import calendar_timezone
 from risk_dagster.core.settings import CALENDAR_24_7
+from risk_dagster.ingest.contracts import load_contracts
 from risk_dagster.ingest.derive import derive_totals
 from risk_dagster.ingest.fills_frame import WARNINGS_ATTR, fills_table, frame_lines
 from risk_dagster.ingest.mapping import load_mapping, mapped_columns, parse_mapped_fills
@@ -42,15 +43,17 @@ class ParsedFile:
 def parse_file(path: str | Path, source: str, *, calendar: str, timezone: str | None = None,
                account: str | None = None,
                expected_dates: Iterable[dt.date] | None = None,
-               skip_lines: Iterable[int] = ()) -> ParsedFile:
+               skip_lines: Iterable[int] = (),
+               contracts: str | Path | None = None) -> ParsedFile:
     """Parse ``path`` from ``source``: ``"propreports"`` (fills or totals, told apart by the
     header) or a mapping preset name / YAML path (fills, with totals derived from them).
 
     ``timezone`` is the timezone of PropReports' local times (default: the calendar's, New York for
     24/7); ``account`` the trader of an export that carries none (a totals file without an Account
 column, a mapped export with no or empty account cells); ``expected_dates``
-    the partition dates rows must fall on; ``skip_lines`` file lines to leave out. Raises IngestError
-on bad input.
+    the partition dates rows must fall on; ``skip_lines`` file lines to leave out; ``contracts``
+    the firm's futures contracts YAML (a mapping's own ``contracts:`` file wins over it). Raises
+    IngestError on bad input.
     """
     if source == PROPREPORTS:
         if is_fills_header(peek_header(check_input_path(path))):
@@ -65,12 +68,13 @@ on bad input.
         return _result("totals", None, totals, False, PROPREPORTS)
     mapping = load_mapping(source)
     fills = parse_mapped_fills(path, mapping, calendar=calendar, account=account,
-                               expected_dates=expected_dates, skip_lines=skip_lines)
+                               expected_dates=expected_dates, skip_lines=skip_lines,
+                               contracts=contracts)
     return _result("fills", fills, derive_totals(fills), True, mapping.name)
 
 
 def block_converter(path: str | Path, source: str, *, calendar: str,
-                    account: str | None = None
+                    account: str | None = None, contracts: str | Path | None = None
                     ) -> tuple[Callable[[RawTable], tuple], frozenset[str]] | None:
     """For a fills file of ``source`` (as :func:`parse_file` reads it), the function that turns a
     block of its records (a RawTable) into the FILLS Arrow table and the records' lines, and the
@@ -91,12 +95,15 @@ def block_converter(path: str | Path, source: str, *, calendar: str,
         return convert_propreports, frozenset(
             normalize_header(c) for c in ("Qty", "Price", *FEE_COLUMNS))
     mapping = load_mapping(source)
+    # the contract table read once, not per block (only a mapping with futures needs one)
+    table = (load_contracts(contracts, mapping.contracts_file)
+             if mapping.asset_class == "future" or mapping.asset_class_column else contracts)
 
     def convert(raw: RawTable) -> tuple:
         raw.decimal = mapping.decimal
         return fills_table(raw, **mapped_columns(raw, mapping, calendar=calendar,
                                                  account=account, expected_dates=None,
-                                                 contracts=None))
+                                                 contracts=table))
 
     m = mapping
     numeric = set() if m.decimal != "." else {m.quantity, m.price, *m.fees, m.realized_pnl}

@@ -252,14 +252,16 @@ def batch_origin(data_dir: Path, batch: str) -> str:
 def process_inbox_file(path: Path, source: str, data_dir: Path, *, calendar: str,
                        parse=None, account: str | None = None, replace: bool = False,
                        skip_bad_rows: int = 0, first_date: dt.date | None = None,
-                       today: dt.date | None = None) -> InboxResult:
+                       today: dt.date | None = None,
+                       contracts: str | Path | None = None) -> InboxResult:
     """Parse, check, land and archive one dropped file; on any error reject it with an error file.
 
     ``account``: the trader of an export that carries none. ``replace``: the file supersedes the
     trader-days it holds (see the merge rule above). ``skip_bad_rows``: land the good rows of a
     file with up to that many bad rows (they go to ``rejected/`` with their reasons); 0 is
     all-or-nothing. ``first_date``/``today``: the date partitions' span; rows outside it refuse
-    the file, naming the dates (nothing is dropped silently).
+    the file, naming the dates (nothing is dropped silently). ``contracts``: the firm's futures
+    contracts YAML (a mapping's own ``contracts:`` file wins over it).
     """
     from risk_dagster.ingest import parse_file  # the parsers' dispatch
 
@@ -269,14 +271,15 @@ def process_inbox_file(path: Path, source: str, data_dir: Path, *, calendar: str
     if parse is None:  # a plain fills CSV streams in blocks; anything else is read whole
         streamed = _land_streamed(path, source, spec, data_dir, calendar=calendar,
                                   account=account, replace=replace, first_date=first_date,
-                                  today=today)
+                                  today=today, contracts=contracts)
         if streamed is not None:
             return streamed
     parse = parse or parse_file
     bad: list[IngestError] = []
     try:
         batch_id = file_batch_id(path)
-        parsed, bad = _parse_skipping(parse, path, spec, calendar, account, skip_bad_rows)
+        parsed, bad = _parse_skipping(parse, path, spec, calendar, account, skip_bad_rows,
+                                      contracts)
         frame = parsed.fills if parsed.kind == "fills" else parsed.totals
         check_landing_dates(path, frame, parsed.lines, calendar, first_date, today)
         with landing_lock(data_dir):
@@ -314,7 +317,8 @@ def process_inbox_file(path: Path, source: str, data_dir: Path, *, calendar: str
 
 def _land_streamed(path: Path, source: str, spec: str, data_dir: Path, *, calendar: str,
                    account: str | None, replace: bool, first_date: dt.date | None,
-                   today: dt.date | None) -> InboxResult | None:
+                   today: dt.date | None,
+                   contracts: str | Path | None = None) -> InboxResult | None:
     """Land a fills CSV block by block (``stream``), memory bounded by the block size; None
     when it cannot (a totals file, an unusual shape, any error: the caller then reads the file
     whole, which words the refusal exactly). Nothing is landed unless every check passed."""
@@ -324,7 +328,8 @@ def _land_streamed(path: Path, source: str, spec: str, data_dir: Path, *, calend
     from risk_dagster.core.calendar import calendar_timezone
 
     try:
-        converter = block_converter(path, spec, calendar=calendar, account=account)
+        converter = block_converter(path, spec, calendar=calendar, account=account,
+                                    contracts=contracts)
     except Exception:  # noqa: BLE001 - a missing file, a broken mapping: the whole-file path says
         return None
     if converter is None:
@@ -423,13 +428,15 @@ def publish_staged(data_dir: Path, source: str, batch_id: str, parts: dict[str, 
 
 
 def _parse_skipping(parse, path: Path, spec: str, calendar: str, account: str | None,
-                    limit: int):
+                    limit: int, contracts: str | Path | None = None):
     """Parse, leaving out up to ``limit`` bad lines (each error names one); more is an error."""
     skipped: list[IngestError] = []
     while True:
         kwargs = {"calendar": calendar}
         if account is not None:
             kwargs["account"] = account
+        if contracts is not None:
+            kwargs["contracts"] = contracts
         if skipped:
             kwargs["skip_lines"] = [e.row for e in skipped]
         try:

@@ -39,13 +39,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import yaml
 
 from risk_dagster.core.schemas import ASSET_CLASSES
 from risk_dagster.core.settings import CALENDAR_24_7
 from risk_dagster.ingest import convert
 from risk_dagster.ingest.contracts import ContractTable, UnknownContract, load_contracts
-from risk_dagster.ingest.errors import IngestError
+from risk_dagster.ingest.errors import IngestError, read_yaml
 from risk_dagster.ingest.fills_frame import build_fills
 from risk_dagster.ingest.reader import RawTable, normalize_header, read_raw
 from risk_dagster.ingest.row_warnings import EVENT_KIND, LIQUIDITY, RowWarning
@@ -132,32 +131,10 @@ def load_mapping(name_or_path: str | Path) -> ColumnMapping:
             raise IngestError(f"{text}.yaml", None, None,
                               f"no such preset {text!r} (presets: {', '.join(known)}; or give "
                               "the path of your own mapping YAML)")
-    try:
-        source = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise IngestError(path, None, None, f"not UTF-8 text (byte {exc.start})") from None
-    try:
-        spec = yaml.safe_load(source)
-        node = yaml.compose(source)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise IngestError(path, line, None, f"YAML syntax error: {problem}") from None
+    spec, lines = read_yaml(path)
     if not isinstance(spec, dict):
         raise IngestError(path, None, None, "a mapping must be a YAML dictionary")
-    return _mapping_from_spec(path, spec, _key_lines(node))
-
-
-def _key_lines(node, prefix: str = "") -> dict[str, int]:
-    """``"time.timezone" -> line`` (1-based) for every key of a composed YAML mapping."""
-    out: dict[str, int] = {}
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            name = f"{prefix}{key.value}"
-            out[name] = key.start_mark.line + 1
-            out.update(_key_lines(value, name + "."))
-    return out
+    return _mapping_from_spec(path, spec, lines)
 
 
 def _mapping_from_spec(path: Path, spec: dict, lines: dict[str, int] | None = None
@@ -206,7 +183,7 @@ def _mapping_from_spec(path: Path, spec: dict, lines: dict[str, int] | None = No
     if not SOURCE_NAME.fullmatch(name):
         raise fail("name", f"{name!r} is not a plain name (letters, digits, _ and -): it names "
                    "the inbox, landing and rejected folders")
-    futures = _futures_spec(path, spec)
+    futures = _futures_spec(path, spec, lines)
     return ColumnMapping(**futures,
         name=name, account=spec.get("account") or None,
         time_columns=_as_tuple(need("time.column", time.get("column"))), time_formats=formats,
@@ -222,28 +199,33 @@ def _mapping_from_spec(path: Path, spec: dict, lines: dict[str, int] | None = No
     )
 
 
-def _futures_spec(path: Path, spec: dict) -> dict:
-    """The asset-class, multiplier, contracts, calendar and sign keys of a mapping spec."""
+def _futures_spec(path: Path, spec: dict, lines: dict[str, int]) -> dict:
+    """The asset-class, multiplier, contracts, calendar and sign keys of a mapping spec
+    (``lines``: each key's line, for the errors)."""
     out: dict = {}
     asset = spec.get("asset_class")
     if isinstance(asset, dict):
         values = {str(k): str(v) for k, v in (asset.get("values") or {}).items()}
         if not asset.get("column") or not values:
-            raise IngestError(path, None, "asset_class", "needs a column and its values")
+            raise IngestError(path, _line(lines, "asset_class"), "asset_class",
+                              "needs a column and its values")
         bad = set(values.values()) - set(ASSET_CLASSES)
         if bad:
-            raise IngestError(path, None, "asset_class.values", f"unknown asset class "
+            raise IngestError(path, _line(lines, "asset_class.values"), "asset_class.values",
+                              "unknown asset class "
                               f"{sorted(bad)[0]!r} (expected {', '.join(ASSET_CLASSES)})")
         out.update(asset_class_column=str(asset["column"]), asset_class_values=values)
     elif asset is not None:
         if str(asset) not in ASSET_CLASSES:
-            raise IngestError(path, None, "asset_class", f"unknown asset class {asset!r} "
+            raise IngestError(path, _line(lines, "asset_class"), "asset_class",
+                              f"unknown asset class {asset!r} "
                               f"(expected {', '.join(ASSET_CLASSES)})")
         out["asset_class"] = str(asset)
     for key, (plain, other) in _SIGNS.items():
         value = str(spec.get(key) or plain)
         if value not in (plain, other):
-            raise IngestError(path, None, key, f"must be {plain} or {other} (got {value!r})")
+            raise IngestError(path, _line(lines, key), key,
+                              f"must be {plain} or {other} (got {value!r})")
     out["quantity_signed"] = spec.get("quantity_sign") == "signed"
     out["fees_negative"] = spec.get("fee_sign") == "negative"
     if spec.get("multiplier"):
@@ -257,9 +239,19 @@ def _futures_spec(path: Path, spec: dict) -> dict:
             import exchange_calendars as xcals
 
             if code not in xcals.get_calendar_names(include_aliases=True):
-                raise IngestError(path, None, "calendar", f"unknown calendar {code!r}")
+                raise IngestError(path, _line(lines, "calendar"), "calendar",
+                                  f"unknown calendar {code!r}")
         out["calendar"] = code
     return out
+
+
+def _line(lines: dict[str, int], key: str) -> int | None:
+    """The line of ``key`` (dotted), else of its nearest written parent."""
+    while key:
+        if key in lines:
+            return lines[key]
+        key = key.rpartition(".")[0]
+    return None
 
 
 def _as_tuple(value: object) -> tuple[str, ...]:
@@ -278,8 +270,9 @@ def parse_mapped_fills(path: str | Path, mapping: ColumnMapping | str | Path, *,
     Times are converted to UTC; with a 24/7 calendar ``trade_date`` is the UTC date. Quantities in
     the venue's units (shares, tokens or contracts), prices and money in USD; ``source`` is the
     mapping name. Futures rows get their contract's point value (``multiplier``) and are dated by
-    their exchange's session (``contracts``: a ContractTable or an extra contracts YAML; the
-    mapping's own ``contracts`` file applies too); an unknown root is an error naming the line.
+    their exchange's session (``contracts``: the firm's contracts YAML, over the shipped
+    table, and under the mapping's own ``contracts`` file, which wins for a root in both; or a
+    ContractTable, used as it is); an unknown root is an error naming the line.
     ``account`` is the trader of an export that carries none (no account column in the mapping,
     or empty account cells). Warnings are in ``frame.attrs["ingest_warnings"]``; bad input raises
     IngestError.
@@ -358,7 +351,7 @@ def _instruments(raw: RawTable, m: ColumnMapping, col: dict[str, str], symbols: 
     future = pc.fill_null(pc.equal(asset, "future"), False).to_numpy(zero_copy_only=False)
     if future.any():
         table = contracts if isinstance(contracts, ContractTable) else load_contracts(
-            m.contracts_file, contracts)
+            contracts, m.contracts_file)
         sym = pd.Series(symbols.to_pandas())
         for symbol in pd.unique(sym[future]):
             rows = future & (sym == symbol).to_numpy()
