@@ -137,3 +137,52 @@ def test_contracts_file_named_in_a_mapping_adds_roots(tmp_path):
     data.write_text(tradovate_csv(contract="XYZH5"))
     fills = parse_file(data, str(mapping), calendar="XNYS").fills
     assert (fills["multiplier"] == 7.0).all() and set(fills["source"]) == {"tv"}
+
+
+def test_a_firm_mixes_equity_futures_and_crypto_accounts(tmp_path):
+    """One data directory, XNYS partitions: a PropReports equity account, a Tradovate futures
+    account (dated by CME Globex: the Wednesday-evening fill is Thursday's) and a Hyperliquid
+    crypto wallet (a 24/7 venue: dated by the firm calendar, a weekend fill refused by date)."""
+    day = MES_DATE.isoformat()  # Thursday 2025-01-23
+    files = {
+        "propreports": ("equity.csv",
+                        "Date/Time,Account,B/S,Qty,Symbol,Price,Comm,Order Id,Fill Id\n"
+                        "01/23/2025 10:00:00,T0001,B,100,AAPL,222.10,1.00,O1,P1\n"
+                        "01/23/2025 15:00:00,T0001,S,100,AAPL,223.35,1.00,O2,P2\n"),
+        "tradovate": ("futures.csv", tradovate_csv()),
+        "hyperliquid": ("crypto.csv",
+                        "Account,Coin,Execution Price,Size Tokens,Side,Timestamp IST,"
+                        "Start Position,Direction,Closed PnL,Order ID,Crossed,Fee\r\n"
+                        "0xabc,BTC,100000,0.01,BUY,23-01-2025 21:00,0,Open Long,0,7,TRUE,0.5\r\n"
+                        "0xabc,BTC,101000,0.01,SELL,23-01-2025 23:30,0.01,Close Long,10,8,TRUE,"
+                        "0.5"),
+    }
+    for source, (name, text) in files.items():
+        inbox = tmp_path / INBOX / source
+        inbox.mkdir(parents=True)
+        (inbox / name).write_text(text)
+        result = process_inbox_file(inbox / name, source, tmp_path, calendar="XNYS")
+        assert (result.status, result.dates) == ("landed", [day]), result.error
+    weekend = tmp_path / INBOX / "hyperliquid" / "saturday.csv"
+    weekend.write_text(files["hyperliquid"][1].replace("23-01-2025", "25-01-2025"))
+    refused = process_inbox_file(weekend, "hyperliquid", tmp_path, calendar="XNYS")
+    assert refused.status == "rejected" and "2025-01-25" in refused.error
+    resources = {"lake": LakeResource(data_dir=str(tmp_path)),
+                 "source": TradeSource(kind="landing", data_dir=str(tmp_path))}
+    with dg.instance_for_test() as instance:
+        run = dg.materialize([raw_trades], instance=instance, resources=resources,
+                             tags={RANGE_START_TAG: day, RANGE_END_TAG: day})
+        assert run.success
+    fills = Lake(tmp_path).read_df("raw_fills", "date", [day])
+    by_trader = fills.groupby("trader_id").agg(n=("fill_id", "size"),
+                                               cls=("asset_class", "first"),
+                                               cal=("calendar", "first"),
+                                               mult=("multiplier", "first"))
+    equity = fills[fills["trader_id"] == "T0001"]
+    assert len(equity) == 2 and equity["calendar"].isna().all()  # the firm's calendar (XNYS)
+    assert by_trader.loc["ACC1", ["n", "cls", "cal", "mult"]].tolist() == [7, "future", "CMES",
+                                                                           5.0]
+    assert by_trader.loc["0xabc", ["n", "cls", "mult"]].tolist() == [2, "crypto", 1.0]
+    totals = Lake(tmp_path).read_df("raw_totals", "date", [day]).set_index("trader_id")
+    assert totals.loc["ACC1", "gross_pnl"] == pytest.approx(MES_GROSS)
+    assert totals.loc["0xabc", "gross_pnl"] == pytest.approx(10.0)
