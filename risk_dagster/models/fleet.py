@@ -12,6 +12,7 @@ import datetime as dt
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from risk_dagster.core.lake import Lake
@@ -80,12 +81,14 @@ class TraderTrainingError(RuntimeError):
 def _train_group(data_dir: str, trader_ids: list[str], cfg: TrainingConfig) -> list[dict]:
     lake = Lake(data_dir)
     features, labels = read_training_data(lake, trader_ids)
+    feature_rows, label_rows = _rows_by_trader(features), _rows_by_trader(labels)
+    none = np.zeros(0, dtype=np.int64)
     out = []
     for tid in trader_ids:
         started = time.perf_counter()
         try:
-            result = train_candidates(features[features["trader_id"] == tid],
-                                      labels[labels["trader_id"] == tid], tid, cfg)
+            result = train_candidates(features.iloc[feature_rows.get(tid, none)],
+                                      labels.iloc[label_rows.get(tid, none)], tid, cfg)
         except Exception as exc:  # one trader's data must not stop the others' training
             out.append({"owner": tid, "error": f"{type(exc).__name__}: {exc}"})
             continue
@@ -95,6 +98,16 @@ def _train_group(data_dir: str, trader_ids: list[str], cfg: TrainingConfig) -> l
         out.append({**_summary(tid, result, paths, time.perf_counter() - started),
                     "peak_rss_mb": peak_rss_mb()})
     return out
+
+
+def _rows_by_trader(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Each trader's row positions in ``frame``, in frame order: ``frame.iloc[rows]`` is the
+    trader's rows as a boolean mask would select them, without comparing every row's id once
+    per trader (at 2,500 traders a task, that was a tenth of the training time)."""
+    codes, traders = pd.factorize(frame["trader_id"])
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(traders) + 1))
+    return {t: order[bounds[i]:bounds[i + 1]] for i, t in enumerate(traders)}
 
 
 def trader_groups(trader_ids: list[str], tasks: int) -> list[list[str]]:
