@@ -22,7 +22,7 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression, Ridge
 
 from risk_dagster.models.calibration import Platt, fit_platt
-from risk_dagster.models.config import TrainingConfig
+from risk_dagster.models.config import RULE_FEATURES, TrainingConfig
 
 RULE_THRESHOLDS = {"loss_streak": [2.0, 3.0], "drawdown_21d": [1.5, 3.0],
                    "net_pnl_d0": [1.0, 2.0], "large_losses_5d": [1.0, 2.0]}
@@ -62,6 +62,17 @@ class LogisticRiskModel:
         pred = z.to_numpy() @ self.pnl_coef.to_numpy() + self.pnl_intercept
         return pd.DataFrame({"p_large_loss": self.calibration.proba(raw), "pred_pnl": pred,
                              "var_05": pred + self.resid_q05}, index=frame.index)
+
+    @property
+    def input_columns(self) -> list[str]:
+        """The feature columns its predictions read."""
+        return list(self.features)
+
+    def predict_probability(self, frame: pd.DataFrame, mask: np.ndarray) -> np.ndarray:
+        """``p_large_loss`` of the rows of ``frame`` selected by ``mask`` (each row's own
+        inputs: what ``predict`` gives those rows)."""
+        z = self._z(frame[mask])
+        return self.calibration.proba(z.to_numpy() @ self.coef.to_numpy() + self.intercept)
 
     def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Per-feature terms of the calibrated log-odds; + ``bias``, rows sum to logit(p)."""
@@ -111,17 +122,28 @@ def fit_logistic(fit: pd.DataFrame, calib: pd.DataFrame, features: list[str], cf
     return model
 
 
+def _rule_points(frame: pd.DataFrame, thresholds: dict[str, list[float]]) -> dict[str, np.ndarray]:
+    def col(name: str) -> np.ndarray:
+        return frame[name].to_numpy(dtype="float64", na_value=np.nan)
+
+    vol = col("pnl_vol_21d")
+    with np.errstate(invalid="ignore"):
+        vol = np.where(vol > 0, vol, np.nan)
+        value = {"loss_streak": col("loss_streak"), "drawdown_21d": col("drawdown_21d") / vol,
+                 "net_pnl_d0": -col("net_pnl_d0") / vol, "large_losses_5d": col("large_losses_5d")}
+        return {k: sum((value[k] >= t).astype("float64") for t in thresholds[k])
+                for k in thresholds}
+
+
 def rule_points(frame: pd.DataFrame, thresholds: dict[str, list[float]]) -> pd.DataFrame:
     """Points per rule (columns named after the feature each rule reads), NaN inputs score 0."""
-    vol = frame["pnl_vol_21d"].astype("float64").where(lambda v: v > 0)
-    value = {
-        "loss_streak": frame["loss_streak"].astype("float64"),
-        "drawdown_21d": frame["drawdown_21d"].astype("float64") / vol,
-        "net_pnl_d0": -frame["net_pnl_d0"].astype("float64") / vol,
-        "large_losses_5d": frame["large_losses_5d"].astype("float64"),
-    }
-    return pd.DataFrame({k: sum((value[k] >= t).astype("float64") for t in thresholds[k])
-                         for k in thresholds}, index=frame.index)
+    return pd.DataFrame(_rule_points(frame, thresholds), index=frame.index)
+
+
+def rule_score(frame: pd.DataFrame, thresholds: dict[str, list[float]]) -> np.ndarray:
+    """The points of every rule summed per row (``rule_points(...).sum(axis=1)``)."""
+    points = list(_rule_points(frame, thresholds).values())
+    return np.sum(points, axis=0) if points else np.zeros(len(frame))
 
 
 def trailing_pnl_stats(frame: pd.DataFrame, window: int, min_periods: int) -> pd.DataFrame:
@@ -154,10 +176,20 @@ class RulesRiskModel:
     def features(self) -> list[str]:
         return list(self.thresholds)
 
+    @property
+    def input_columns(self) -> list[str]:
+        """The feature columns its predictions read."""
+        return list(RULE_FEATURES)
+
+    def predict_probability(self, frame: pd.DataFrame, mask: np.ndarray) -> np.ndarray:
+        """``p_large_loss`` of the rows of ``frame`` selected by ``mask`` (the rules score of
+        each row; no trailing P&L statistics)."""
+        return self.calibration.proba(rule_score(frame[mask], self.thresholds))
+
     def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Per row: p_large_loss, pred_pnl, var_05 (USD). Pass the trader's feature history:
         the P&L statistics trail over the rows given."""
-        score = rule_points(frame, self.thresholds).sum(axis=1).to_numpy()
+        score = rule_score(frame, self.thresholds)
         stats = trailing_pnl_stats(frame, self.window, self.min_periods)
         pred = stats["mean"].fillna(self.fallback_mean)
         normal = pred - Z_05 * frame["pnl_vol_21d"].astype("float64")
@@ -187,7 +219,7 @@ class RulesRiskModel:
 
 def fit_rules(train: pd.DataFrame, cfg: TrainingConfig, owner: str) -> RulesRiskModel:
     """Calibrate the points score on the training rows (the score itself is fixed)."""
-    score = rule_points(train, RULE_THRESHOLDS).sum(axis=1).to_numpy()
+    score = rule_score(train, RULE_THRESHOLDS)
     pnl = train["next_net_pnl"].to_numpy(np.float64)
     platt = fit_platt(score, train["large_loss"].to_numpy(np.int64), cfg.min_calib_positives)
     return RulesRiskModel(owner, {k: list(v) for k, v in RULE_THRESHOLDS.items()}, platt,

@@ -51,6 +51,11 @@ class LgbmRiskModel:
         return self.trader_categories is not None
 
     @property
+    def input_columns(self) -> list[str]:
+        """The feature columns its predictions read (the pooled model also reads the keys)."""
+        return list(self.features)
+
+    @property
     def input_names(self) -> list[str]:
         return self.features + ([TRADER_CODE] if self.pooled else [])
 

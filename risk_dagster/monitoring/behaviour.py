@@ -29,6 +29,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr
 
+from risk_dagster.monitoring.rows import Rows, as_rows, concat
+
 # How the trader trades each day: a change of behaviour shows first in activity and size, which
 # the champion may not have selected, so these are tested for every trader.
 FINGERPRINT = ("n_fills_d0", "n_orders_d0", "avg_order_notional_d0", "notional_d0",
@@ -41,13 +43,20 @@ _SAME_DAY = ("mkt_vol_regime",)
 STATE_COLUMNS = _LAGGED + _SAME_DAY
 
 
-def state_matrix(rows: pd.DataFrame) -> np.ndarray:
-    """Design matrix (n, k) of one trader's rows sorted by date: intercept, then the state known
-    at the previous row's close and the day's market. Missing state columns are left out;
-    missing values (a day off, no history) count as 0 (no event)."""
+def _lagged(values: np.ndarray) -> np.ndarray:
+    out = np.empty(len(values))
+    out[:1] = np.nan
+    out[1:] = values[:-1]
+    return out
+
+
+def state_matrix(rows) -> np.ndarray:
+    """Design matrix (n, k) of one trader's rows sorted by date (a frame or ``Rows``):
+    intercept, then the state known at the previous row's close and the day's market. Missing
+    state columns are left out; missing values (a day off, no history) count as 0 (no event)."""
     n = len(rows)
     cols = [np.ones(n)]
-    lag = {c: rows[c].astype(float).shift(1).to_numpy() for c in _LAGGED if c in rows}
+    lag = {c: _lagged(np.asarray(rows[c], dtype=float)) for c in _LAGGED if c in rows}
     if "large_loss_d0" in lag:
         cols.append(np.nan_to_num(lag["large_loss_d0"]))
     if "loss_streak" in lag:
@@ -61,13 +70,13 @@ def state_matrix(rows: pd.DataFrame) -> np.ndarray:
     if "net_pnl_d0" in lag:
         cols.append((np.nan_to_num(lag["net_pnl_d0"]) < 0).astype(float))
     if "mkt_vol_regime" in rows:
-        v = rows["mkt_vol_regime"].astype(float).to_numpy()
+        v = np.asarray(rows["mkt_vol_regime"], dtype=float)
         cols.append(np.log(np.where(np.isfinite(v) & (v > 0), v, 1.0)))
     return np.column_stack(cols)
 
 
-def _log_values(rows: pd.DataFrame, column: str) -> np.ndarray:
-    v = rows[column].astype(float).to_numpy()
+def _log_values(rows, column: str) -> np.ndarray:
+    v = np.asarray(rows[column], dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(v >= 0, np.log1p(v), np.nan)
 
@@ -82,10 +91,11 @@ class BehaviourBaseline:
     n_reference: int
 
 
-def fit_baseline(reference: pd.DataFrame, columns, windows, min_rows: int) -> BehaviourBaseline:
-    """Fit the state model of each column on the reference rows (one trader, sorted by date).
-    A column with fewer than ``min_rows`` finite values, or a window without 5 reference windows,
-    is not tested."""
+def fit_baseline(reference, columns, windows, min_rows: int) -> BehaviourBaseline:
+    """Fit the state model of each column on the reference rows (one trader, sorted by date; a
+    frame or ``Rows``). A column with fewer than ``min_rows`` finite values, or a window without
+    5 reference windows, is not tested."""
+    reference = as_rows(reference, [*columns, *STATE_COLUMNS])
     x = state_matrix(reference)
     coef, window_sd = {}, {}
     for c in columns:
@@ -106,15 +116,26 @@ def fit_baseline(reference: pd.DataFrame, columns, windows, min_rows: int) -> Be
     return BehaviourBaseline(coef=coef, window_sd=window_sd, n_reference=len(reference))
 
 
-def shift_tests(baseline: BehaviourBaseline, reference: pd.DataFrame, current: pd.DataFrame,
-                windows, min_current: int) -> pd.DataFrame:
+def shift_tests(baseline: BehaviourBaseline, reference, current, windows,
+                min_current: int) -> pd.DataFrame:
     """Shift test of each fitted column over the last ``w`` finite current rows, for each ``w``.
 
     reference and current: one trader's rows, sorted by date, current right after reference
-    (the first current row's state is the last reference row's). Out: columns ``column,
-    window, z, p_value`` (z > 0: more/bigger than the state explains).
+    (the first current row's state is the last reference row's); frames or ``Rows``. Out:
+    columns ``column, window, z, p_value`` (z > 0: more/bigger than the state explains).
     """
-    rows = pd.concat([reference.tail(1), current], ignore_index=True)
+    return pd.DataFrame(shift_test_rows(baseline, reference, current, windows, min_current),
+                        columns=["column", "window", "z", "p_value"])
+
+
+def shift_test_rows(baseline: BehaviourBaseline, reference, current, windows,
+                    min_current: int) -> list[dict]:
+    """``shift_tests`` as a list of row dicts (what ``drift_scores`` builds its table from)."""
+    if isinstance(reference, Rows) and isinstance(current, Rows):
+        rows = concat(reference.tail(1), current)
+    else:
+        rows = as_rows(pd.concat([reference.tail(1), current], ignore_index=True),
+                       [*baseline.coef, *STATE_COLUMNS])
     x = state_matrix(rows)[1:]
     out = []
     for c, b in baseline.coef.items():
@@ -128,4 +149,4 @@ def shift_tests(baseline: BehaviourBaseline, reference: pd.DataFrame, current: p
                 continue
             z = float(resid[-w:].mean() / sd)
             out.append({"column": c, "window": w, "z": z, "p_value": float(2 * ndtr(-abs(z)))})
-    return pd.DataFrame(out, columns=["column", "window", "z", "p_value"])
+    return out

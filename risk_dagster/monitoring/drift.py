@@ -44,10 +44,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from risk_dagster.monitoring.behaviour import BehaviourBaseline, fit_baseline, shift_tests
+from risk_dagster.monitoring.behaviour import (STATE_COLUMNS, BehaviourBaseline, fit_baseline,
+                                               shift_test_rows)
 from risk_dagster.monitoring.config import MonitoringConfig
-from risk_dagster.monitoring.ks import (adjust_pvalues, ks_pvalues, numeric_matrix,
-                                        pseudo_window_pvalues, testable_columns)
+from risk_dagster.monitoring.ks import (adjust_pvalues, ks_pvalue_columns, ks_pvalues,
+                                        numeric_matrix, pseudo_window_pvalue_matrix,
+                                        testable_columns)
+from risk_dagster.monitoring.rows import Rows
 
 
 PREDICTION = "p_large_loss"
@@ -109,6 +112,30 @@ def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values("trade_date", kind="stable") if "trade_date" in frame else frame
 
 
+def _day(value) -> np.datetime64:
+    return np.datetime64(pd.Timestamp(value).date(), "D")
+
+
+def reference_span(dates: np.ndarray, end, cfg: MonitoringConfig, since=None) -> tuple[int, int]:
+    """Positions ``lo:hi`` of one trader's reference rows among its rows sorted by date
+    (``dates``: datetime64[D], from the trader's first row): rows up to ``end`` except the first
+    ``cfg.warmup_rows``, after ``since`` when given, the last ``cfg.reference_rows`` of them
+    (see ``reference_window``)."""
+    lo = cfg.warmup_rows
+    if since is not None:
+        lo = max(lo, int(np.searchsorted(dates, _day(since), "right")))
+    hi = int(np.searchsorted(dates, _day(end), "right"))
+    if hi <= lo:
+        return lo, lo
+    return max(lo, hi - cfg.reference_rows), hi
+
+
+def unfilled_windows(windows: dict[str, int] | None, cfg: MonitoringConfig) -> dict[str, int]:
+    """The features whose window is longer than the warm-up: NaN in a reference row before
+    the trader has that many rows (see ``reference_window``)."""
+    return {c: w for c, w in (windows or {}).items() if w > cfg.warmup_rows}
+
+
 def reference_window(history: pd.DataFrame, end, cfg: MonitoringConfig,
                      windows: dict[str, int] | None = None, since=None) -> pd.DataFrame:
     """One trader's reference rows: its rows up to ``end`` (the champion's last training date)
@@ -123,11 +150,10 @@ def reference_window(history: pd.DataFrame, end, cfg: MonitoringConfig,
     every cooldown; this way it is not drift-tested again until ``min_reference_sessions`` rows
     of the new behaviour make a reference (its decay still is)."""
     rows = _sorted(history).reset_index(drop=True)
-    ref = rows.iloc[cfg.warmup_rows:]
-    if since is not None:
-        ref = ref[ref["trade_date"] > since]
-    ref = ref[ref["trade_date"] <= end].tail(cfg.reference_rows)
-    long = {c: w for c, w in (windows or {}).items() if w > cfg.warmup_rows and c in ref}
+    dates = pd.to_datetime(rows["trade_date"]).to_numpy().astype("datetime64[D]")
+    lo, hi = reference_span(dates, end, cfg, since)
+    ref = rows.iloc[lo:hi]
+    long = {c: w for c, w in unfilled_windows(windows, cfg).items() if c in ref}
     if long:
         ref = ref.copy()
         for c, w in long.items():
@@ -135,9 +161,10 @@ def reference_window(history: pd.DataFrame, end, cfg: MonitoringConfig,
     return ref
 
 
-def tested_columns(reference: pd.DataFrame, current: pd.DataFrame, features: list[str],
+def tested_columns(reference, current, features: list[str],
                    cfg: MonitoringConfig) -> list[str]:
-    """The champion's features, plus ``p_large_loss`` when configured and present on both sides."""
+    """The champion's features, plus ``p_large_loss`` when configured and present on both sides
+    (frames or ``Rows``)."""
     cols = list(dict.fromkeys(features))
     missing = [c for c in cols if c not in reference or c not in current]
     if missing:
@@ -147,83 +174,142 @@ def tested_columns(reference: pd.DataFrame, current: pd.DataFrame, features: lis
     return cols
 
 
-def calibrate(reference: pd.DataFrame, columns: list[str], cfg: MonitoringConfig) -> Calibration:
+def _needed(features, cfg: MonitoringConfig) -> list[str]:
+    """Every column a check reads: the tested ones and the shift test's."""
+    return list(dict.fromkeys([*features, PREDICTION, *cfg.shift_features, *STATE_COLUMNS]))
+
+
+def _as_sorted_rows(frame, features, cfg: MonitoringConfig) -> Rows:
+    return frame if isinstance(frame, Rows) else Rows.from_frame(_sorted(frame),
+                                                                 _needed(features, cfg))
+
+
+def pseudo_window_starts(n: int, w: int, cfg: MonitoringConfig) -> np.ndarray:
+    """Starts of the reference's pseudo-windows of ``w`` rows whose rest (minus the gaps) has
+    ``cfg.min_reference_rows`` rows."""
+    return np.array([s for s in range(0, n - w + 1, cfg.calibration_step)
+                     if max(s - cfg.calibration_gap, 0)
+                     + n - min(s + w + cfg.calibration_gap, n) >= cfg.min_reference_rows],
+                    dtype=np.int64)
+
+
+def calibrate(reference, columns: list[str], cfg: MonitoringConfig) -> Calibration:
     """Inflation factor per (column, window) from pseudo-windows of the reference (see module doc).
 
-    In: the reference rows (sorted by trade_date inside), the columns to test. Out: Calibration;
-    a (column, window) with fewer than 5 usable pseudo-windows gets no entry (factor 1).
+    In: the reference rows (a frame, sorted by trade_date inside, or ``Rows``), the columns to
+    test. Out: Calibration; a (column, window) with fewer than 5 usable pseudo-windows gets no
+    entry (factor 1).
     """
-    ref = numeric_matrix(_sorted(reference), columns)
+    ref = (reference.matrix(columns) if isinstance(reference, Rows)
+           else numeric_matrix(_sorted(reference), columns))
     n = len(ref)
     inflation, n_pseudo = {}, {}
     for w in cfg.current_windows:
-        # pseudo-windows whose rest of the reference has enough rows
-        starts = np.array([s for s in range(0, n - w + 1, cfg.calibration_step)
-                           if max(s - cfg.calibration_gap, 0)
-                           + n - min(s + w + cfg.calibration_gap, n) >= cfg.min_reference_rows],
-                          dtype=np.int64)
+        starts = pseudo_window_starts(n, w, cfg)
         n_pseudo[w] = len(starts)
-        pvals = {c: pseudo_window_pvalues(ref[:, j], starts, w, cfg.calibration_gap,
-                                          cfg.min_reference_rows, cfg.min_current_rows)
-                 for j, c in enumerate(columns)}
-        for c, ps in pvals.items():
-            if len(ps) >= 5:
-                lam = float(np.median(-np.log(np.clip(ps, 1e-300, 1.0)))) / _LN2
+        pvals = pseudo_window_pvalue_matrix(ref, starts, w, cfg.calibration_gap,
+                                            cfg.min_reference_rows, cfg.min_current_rows)
+        for c, lam in zip(columns, _medians(-np.log(np.clip(pvals, 1e-300, 1.0))), strict=True):
+            if not np.isnan(lam):
+                lam = float(lam) / _LN2
                 inflation[(c, w)] = float(np.clip(lam, cfg.min_inflation, cfg.max_inflation))
     return Calibration(inflation=inflation, n_pseudo=n_pseudo)
 
 
-def _window_tests(reference: pd.DataFrame, current: pd.DataFrame, columns: list[str],
-                  cfg: MonitoringConfig, engine: str, html_path) -> pd.DataFrame:
-    """Raw KS p-values for every (column, window) the current rows allow."""
-    rows = []
+def _medians(values: np.ndarray, least: int = 5) -> np.ndarray:
+    """``np.median`` of each row's non-NaN values (NaN for a row with fewer than ``least``):
+    the middle value, or the mean of the two middle ones, as ``np.median`` computes them."""
+    count = (~np.isnan(values)).sum(axis=1)
+    if values.shape[1] < least:
+        return np.full(len(values), np.nan)
+    ordered = np.sort(values, axis=1)  # NaN last
+    rows = np.arange(len(values))
+    lo, hi = ordered[rows, np.maximum(count - 1, 0) // 2], ordered[rows, count // 2 - (count == 0)]
+    out = np.where(count % 2 == 1, lo, np.mean(np.stack([lo, hi]), axis=0))
+    return np.where(count >= least, out, np.nan)
+
+
+def _window_tests(reference: Rows, current: Rows, columns: list[str], cfg: MonitoringConfig,
+                  engine: str, html_path) -> list[tuple[str, int, float]]:
+    """Raw KS p-values (column, window, p) for every (column, window) the current rows allow."""
+    out = []
     windows = sorted(w for w in cfg.current_windows if len(current) >= w)
+    if not windows or not columns:
+        return out
+    ref = reference.matrix(columns)
+    n_ref = np.isfinite(ref).sum(axis=0)
     for w in windows:
-        cur = current.tail(w)
-        cols = testable_columns(reference, cur, columns, cfg.min_reference_rows, cfg.min_current_rows)
+        cur = current.tail(w).matrix(columns)
+        n_cur = np.isfinite(cur).sum(axis=0)
+        ok = (n_ref >= cfg.min_reference_rows) & (n_cur >= cfg.min_current_rows)
+        cols = [c for c, keep in zip(columns, ok, strict=True) if keep]
+        if engine == "scipy":
+            p = ks_pvalue_columns(ref[:, ok], cur[:, ok])
+            out.extend((c, w, float(v)) for c, v in zip(cols, p, strict=True))
+            continue
         # The HTML report, when asked for, is the one of the longest window.
         path = html_path if (html_path is not None and w == windows[-1]) else None
-        for c, p in ks_pvalues(reference, cur, cols, engine=engine, html_path=path).items():
-            rows.append({"column": c, "window": w, "p_value": p})
-    return pd.DataFrame(rows, columns=["column", "window", "p_value"])
+        got = ks_pvalues(reference.to_frame(cols), current.tail(w).to_frame(cols), cols,
+                         engine=engine, html_path=path)
+        out.extend((c, w, float(v)) for c, v in got.items())
+    return out
 
 
-def _label(r) -> str:
-    if r.test == "shift":
-        return f"shift {r.window}d, {'+' if r.z > 0 else '-'}{abs(r.z):.1f} sd"
-    return f"KS {r.window}d"
+def _label(test: str, window: int, z: float) -> str:
+    if test == "shift":
+        return f"shift {window}d, {'+' if z > 0 else '-'}{abs(z):.1f} sd"
+    return f"KS {window}d"
 
 
-def _reason(table: pd.DataFrame, drifted: bool, n_reference: int, cfg: MonitoringConfig) -> str:
+def _order(q: np.ndarray) -> np.ndarray:
+    """The row order of ``DataFrame.sort_values`` on ``q`` (quicksort, NaN last): the reason
+    names the tests in this order."""
+    nan = np.isnan(q)
+    idx = np.arange(len(q))
+    return np.concatenate([idx[~nan][q[~nan].argsort(kind="quicksort")], idx[nan]])
+
+
+def _reason(t: dict, drifted: bool, n_reference: int, cfg: MonitoringConfig) -> str:
     if n_reference < cfg.min_reference_sessions:
         return (f"not tested: {n_reference} reference rows (< {cfg.min_reference_sessions}; "
                 f"the trader's first {cfg.warmup_rows} rows and its rows up to its last drift "
                 "retraining are left out)")
-    if table.empty:
+    if not len(t["column"]):
         return "not tested: too few current rows"
-    best = table.sort_values("q_value").drop_duplicates("column")
+    seen, best = set(), []  # each column's first test by q-value
+    for i in _order(t["q_value"]).tolist():
+        if t["column"][i] not in seen:
+            seen.add(t["column"][i])
+            best.append(i)
     if not drifted:
-        return f"no drift (smallest q={best['q_value'].iloc[0]:.3g} > alpha={cfg.alpha})"
-    hits = best[best["drifted"]]
-    parts = [f"{r.column} ({_label(r)}, q={r.q_value:.2g})" for r in hits.head(5).itertuples()]
+        return f"no drift (smallest q={t['q_value'][best[0]]:.3g} > alpha={cfg.alpha})"
+    hits = [i for i in best if t["drifted"][i]]
+    parts = [f"{t['column'][i]} ({_label(t['test'][i], t['window'][i], t['z'][i])}, "
+             f"q={t['q_value'][i]:.2g})" for i in hits[:5]]
     more = f" +{len(hits) - 5} more" if len(hits) > 5 else ""
     return "drift: " + ", ".join(parts) + more
 
 
-def fit_reference(reference: pd.DataFrame, current: pd.DataFrame, features: list[str],
+def fit_reference(reference, current, features: list[str],
                   cfg: MonitoringConfig) -> tuple[Calibration, BehaviourBaseline]:
     """What ``drift_scores`` learns from one reference, to reuse for every later check of it:
     the KS calibration of the tested columns and the shift test's baseline (both empty for a
-    reference shorter than ``cfg.min_reference_sessions``, which is not tested)."""
+    reference shorter than ``cfg.min_reference_sessions``, which is not tested). Frames or
+    ``Rows``."""
     if len(reference) < cfg.min_reference_sessions:
         return (Calibration(inflation={}, n_pseudo={}),
                 BehaviourBaseline(coef={}, window_sd={}, n_reference=len(reference)))
-    reference = _sorted(reference)
+    reference = _as_sorted_rows(reference, features, cfg)
+    current = _as_sorted_rows(current, features, cfg)
     return (calibrate(reference, tested_columns(reference, current, features, cfg), cfg),
             fit_baseline(reference, cfg.shift_features, cfg.shift_windows, cfg.min_reference_rows))
 
 
-def drift_scores(reference: pd.DataFrame, current: pd.DataFrame, features: list[str],
+TABLE_COLUMNS = ("test", "column", "window", "z", "p_value", "inflation", "p_calibrated",
+                 "q_value", "drifted")
+
+
+def drift_scores(reference, current, features: list[str],
                  cfg: MonitoringConfig | None = None, *, calibration: Calibration | None = None,
                  baseline: BehaviourBaseline | None = None, engine: str = "evidently",
                  html_path: str | Path | None = None) -> DriftResult:
@@ -231,14 +317,16 @@ def drift_scores(reference: pd.DataFrame, current: pd.DataFrame, features: list[
 
     reference: the champion's reference rows (``trade_date, trader_id``, the features and, if
     available, ``p_large_loss``); current: the trader's rows after the reference up to the check
-    date (the last ``w`` rows are tested for each ``w`` in ``cfg.current_windows``); features: the
-    champion's feature names (KS tests). ``calibration``: from ``calibrate``; ``baseline``: from
+    date (the last ``w`` rows are tested for each ``w`` in ``cfg.current_windows``); frames, or
+    ``Rows`` sorted by date (what ``drift_report`` passes); features: the champion's feature
+    names (KS tests). ``calibration``: from ``calibrate``; ``baseline``: from
     ``behaviour.fit_baseline`` on the reference (both computed here when None; pass them to reuse
     across checks). ``engine``: ``evidently`` (production) or ``scipy`` (same test,
     fast). ``html_path``: also save the Evidently HTML report of the longest window (~5 MB).
     """
     cfg = cfg or MonitoringConfig()
-    reference, current = _sorted(reference), _sorted(current)
+    reference = _as_sorted_rows(reference, features, cfg)
+    current = _as_sorted_rows(current, features, cfg)
     columns = tested_columns(reference, current, features, cfg)
     if len(reference) < cfg.min_reference_sessions:  # too short to stand for the trader: untested
         columns = []
@@ -252,31 +340,35 @@ def drift_scores(reference: pd.DataFrame, current: pd.DataFrame, features: list[
     ks = _window_tests(reference, current, columns, cfg, engine,
                        html_path if engine == "evidently" else None)
     seconds = time.perf_counter() - t0
-    ks["test"] = "ks"
-    ks["inflation"] = [calibration.factor(c, w) for c, w in zip(ks["column"], ks["window"])]
-    shift = shift_tests(baseline, reference, current, cfg.shift_windows, cfg.min_current_rows)
-    shift["test"], shift["inflation"] = "shift", 1.0
-    parts = [t for t in (ks, shift) if len(t)]
-    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[*ks, "z"])
-    table["p_calibrated"] = table["p_value"] ** (1.0 / table["inflation"])
-    table["q_value"] = adjust_pvalues(table["p_calibrated"].to_numpy(), cfg.correction)
-    table["drifted"] = table["q_value"] <= cfg.alpha
-    min_q = float(table["q_value"].min()) if len(table) else math.nan
-    drifted = bool(len(table) and min_q <= cfg.alpha)
-    feats = table[table["column"] != PREDICTION]
-    drifted_features = sorted(feats.loc[feats["drifted"], "column"].unique().tolist())
-    n_feats = feats["column"].nunique()
-    pred = table[table["column"] == PREDICTION]
-    trader = str(current["trader_id"].iloc[0]) if "trader_id" in current and len(current) else ""
+    shift = shift_test_rows(baseline, reference, current, cfg.shift_windows,
+                            cfg.min_current_rows)
+    t = {"test": np.array(["ks"] * len(ks) + ["shift"] * len(shift), dtype=object),
+         "column": np.array([c for c, _, _ in ks] + [r["column"] for r in shift], dtype=object),
+         "window": np.array([w for _, w, _ in ks] + [r["window"] for r in shift], dtype=np.int64),
+         "z": np.array([math.nan] * len(ks) + [r["z"] for r in shift], dtype=float),
+         "p_value": np.array([p for _, _, p in ks] + [r["p_value"] for r in shift], dtype=float),
+         "inflation": np.array([calibration.factor(c, w) for c, w, _ in ks] + [1.0] * len(shift),
+                               dtype=float)}
+    t["p_calibrated"] = t["p_value"] ** (1.0 / t["inflation"])
+    t["q_value"] = adjust_pvalues(t["p_calibrated"], cfg.correction)
+    t["drifted"] = t["q_value"] <= cfg.alpha
+    n = len(t["test"])
+    min_q = float(np.nanmin(t["q_value"])) if n and not np.isnan(t["q_value"]).all() else math.nan
+    drifted = bool(n and min_q <= cfg.alpha)
+    is_pred = t["column"] == PREDICTION
+    drifted_features = sorted(set(t["column"][~is_pred & t["drifted"]].tolist()))
+    n_feats = len(set(t["column"][~is_pred].tolist()))
+    pred_p = t["p_calibrated"][is_pred]
     return DriftResult(
-        trader_id=trader, drifted=drifted,
-        reason=_reason(table, drifted, len(reference), cfg),
+        trader_id=current.trader_id if len(current) else "", drifted=drifted,
+        reason=_reason(t, drifted, len(reference), cfg),
         score=0.0 if math.isnan(min_q) else float(-np.log10(max(min_q, 1e-300))),
         drift_share=len(drifted_features) / n_feats if n_feats else 0.0,
         drifted_features=drifted_features,
-        prediction_pvalue=float(pred["p_calibrated"].min()) if len(pred) else math.nan,
-        prediction_drifted=bool(pred["drifted"].any()) if len(pred) else False,
-        n_reference=len(reference), n_current=len(current), table=table, engine=engine,
+        prediction_pvalue=float(pred_p.min()) if len(pred_p) else math.nan,
+        prediction_drifted=bool(t["drifted"][is_pred].any()),
+        n_reference=len(reference), n_current=len(current),
+        table=pd.DataFrame({c: t[c] for c in TABLE_COLUMNS}), engine=engine,
         seconds=seconds, html_path=str(html_path) if html_path and engine == "evidently" else None,
     )
 

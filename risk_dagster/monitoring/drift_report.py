@@ -19,10 +19,12 @@ import pandas as pd
 from risk_dagster.evaluation.champions import champion_model_path, read_champion
 from risk_dagster.models import load_model
 from risk_dagster.monitoring.config import MonitoringConfig
-from risk_dagster.monitoring.decay import performance_decay
-from risk_dagster.monitoring.drift import (drift_scores, fit_reference, reference_window,
-                                           save_drift_html)
+from risk_dagster.monitoring.behaviour import STATE_COLUMNS
+from risk_dagster.monitoring.decay import live_decay
+from risk_dagster.monitoring.drift import (PREDICTION, drift_scores, fit_reference,
+                                           reference_span, save_drift_html, unfilled_windows)
 from risk_dagster.monitoring.retrain import retrain_decisions
+from risk_dagster.monitoring.rows import Rows, days, firm_rows
 
 
 # Firm-wide and market features move for every trader at once (a regime change, or a change
@@ -122,23 +124,9 @@ class DriftCache:
             names = drift_features(model_features, catalog)
             self.tested[path] = (names, feature_windows(names, catalog))
         names, windows = self.tested[path]
-        present = [f for f in names if f in set(columns)]
+        columns = set(columns)
+        present = [f for f in names if f in columns]
         return present, {f: windows[f] for f in present}
-
-
-def predict_probability(model, history: pd.DataFrame, rows: np.ndarray,
-                        design: np.ndarray | None = None) -> np.ndarray:
-    """``p_large_loss`` of the ``rows`` (boolean mask) of one trader's ``history``, NaN elsewhere:
-    LightGBM runs only its classifier, on those rows; the baselines predict every row (cheap).
-    ``design``: the model's inputs for every row of ``history``, when already built."""
-    out = np.full(len(history), np.nan)
-    if design is not None:
-        out[rows] = model.probability_of_design(design[rows])
-    elif hasattr(model, "predict_probability"):
-        out[rows] = model.predict_probability(history, rows)
-    else:
-        out[rows] = model.predict(history)["p_large_loss"].to_numpy()[rows]
-    return out
 
 
 def champion_drift_report(features: pd.DataFrame, labels: pd.DataFrame, day: dt.date,
@@ -158,34 +146,43 @@ def champion_drift_report(features: pd.DataFrame, labels: pd.DataFrame, day: dt.
     start of its reference: ``drift.reference_window``).
     ``html_dir``: where to save the Evidently HTML report of each drifted trader.
     ``cache``: pass one ``DriftCache`` to the calls for every date of a range.
+
+    Every trader's rows are read from ``features`` once, into one matrix of the columns the
+    checks and the champions read (``rows.firm_rows``); each pooled model predicts all its
+    traders in one call; the labels are joined once.
     """
-    rows, drift, decay = [], {}, {}
     last = {t: d for t, d in (last_retrain or {}).items() if d <= day}
     cache = DriftCache() if cache is None else cache
-    # each trader's rows once (a mask over every trader's rows per trader is quadratic)
-    by_trader = {t: g for t, g in features.groupby("trader_id", sort=False)}
-    label_cols = ["trade_date", "trader_id", "large_loss", "next_net_pnl", "label_status"]
-    labels_by = {t: g for t, g in labels[label_cols].groupby("trader_id", sort=False)}
-    no_labels = labels[label_cols].iloc[0:0]
     todays = sorted(features.loc[features["trade_date"] == day, "trader_id"])
+    if not todays:  # no trader has a row on this date (an exchange holiday, or no data yet)
+        return empty_drift_report()
     champs = {tid: read_champion(models_root, tid) for tid in todays}
-    designs = _shared_designs(by_trader, champs, models_root, cache)
+    served = {}  # trader -> (pointer path, model)
+    for tid in todays:
+        path = champion_model_path(models_root, champs[tid])
+        if path is not None:
+            served[tid] = (champs[tid]["path"], cache.model(champs[tid]["path"], path))
+    tested = {key: cache.features(key, model.features, features.columns)
+              for key, model in served.values()}
+    history = firm_rows(features, list(served), _columns(served, tested, features.columns, cfg))
+    spans = {tid: _spans(history[tid], model, day, cfg, last.get(tid))
+             for tid, (_, model) in served.items()}
+    probabilities = _probabilities(history, served, spans)
+    rows, drift, checked = [], {}, {}
     for tid in todays:
         champ = champs[tid]
         row = {"trade_date": day, "trader_id": tid, "status": "no champion",
                "skip_reason": "no champion: no validated model, scored by the rules baseline"}
-        path = champion_model_path(models_root, champ)
-        if path is not None:
-            model = cache.model(champ["path"], path)
-            row.update(_trader(by_trader[tid], labels_by.get(tid, no_labels), day, model, cfg,
-                               engine, html_dir, drift, decay, last.get(tid),
-                               cache, champ["path"], designs.get(tid)))
+        if tid in served:
+            key, model = served[tid]
+            row.update(_check(history[tid], spans[tid], probabilities.get(tid), model, cfg,
+                              engine, html_dir, drift, checked, last.get(tid), cache, key,
+                              tested[key]))
             row["champion"] = f"{model.meta['family']}/{model.meta['version']}"
         elif champ and champ.get("path"):
             row["skip_reason"] = f"no champion: its model folder is missing ({champ['path']})"
         rows.append(row)
-    if not rows:  # no trader has a row on this date (an exchange holiday, or no data yet)
-        return empty_drift_report()
+    decay = _decay(checked, labels, cfg, {r["trader_id"]: r for r in rows})
     decisions = {d.trader_id: d for d in retrain_decisions(drift, decay, last, day, cfg,
                                                            calendar=calendar)}
     out = pd.DataFrame(rows)
@@ -197,55 +194,108 @@ def champion_drift_report(features: pd.DataFrame, labels: pd.DataFrame, day: dt.
     return out.reindex(columns=[*REPORT_COLUMNS, *extra])
 
 
-def _sorted_history(history: pd.DataFrame) -> pd.DataFrame:
-    return history.sort_values("trade_date", kind="stable").reset_index(drop=True)
+def _columns(served: dict, tested: dict, present, cfg: MonitoringConfig) -> list[str]:
+    """What the checks read: every champion's inputs (required) and drift-tested features,
+    and the shift test's columns that ``features`` has."""
+    present = set(present)
+    needed = [c for _, model in served.values() for c in model.input_columns]
+    needed += [c for names, _ in tested.values() for c in names]
+    needed += [c for c in (*cfg.shift_features, *STATE_COLUMNS) if c in present]
+    return list(dict.fromkeys(needed))
 
 
-def _shared_designs(by_trader: dict, champs: dict, models_root: Path,
-                    cache: DriftCache) -> dict[str, np.ndarray]:
-    """Per trader whose champion is a pooled model serving several of them: that model's inputs
-    for every row of the trader's history, built in one pass for all of them (the pooled
-    normalisation is per trader, so this is what each trader's own pass gives, without a
-    groupby per trader: 24 of the ~54 ms per trader at 500 traders)."""
-    groups: dict[str, list[str]] = {}
-    for tid, champ in champs.items():
-        if champ and champ.get("path") and champion_model_path(models_root, champ) is not None:
-            groups.setdefault(champ["path"], []).append(tid)
+@dataclass(frozen=True)
+class _Span:
+    """Positions in one trader's sorted rows: the champion's last training date ``end``, the
+    reference ``lo:hi`` (``drift.reference_span``) and the current rows ``c0:c1`` (after
+    ``end``, up to the date)."""
+
+    end: dt.date
+    lo: int
+    hi: int
+    c0: int
+    c1: int
+
+    @property
+    def first(self) -> int:
+        """The first row predicted: the reference's (adjacent to the current rows), or the
+        first current row without a reference."""
+        return self.lo if self.hi > self.lo else self.c0
+
+
+def _spans(rows: Rows, model, day: dt.date, cfg: MonitoringConfig, since) -> _Span:
+    window = model.meta.get("training_window") or {}
+    end = dt.date.fromisoformat(window.get("last_trade_date", day.isoformat()))
+    c0 = int(np.searchsorted(rows.dates, np.datetime64(end, "D"), "right"))
+    c1 = int(np.searchsorted(rows.dates, np.datetime64(day, "D"), "right"))
+    lo, hi = reference_span(rows.dates, end, cfg, since)
+    return _Span(end, lo, hi, c0, max(c0, c1))
+
+
+def _frame(rows: list[Rows], columns) -> pd.DataFrame:
+    """A model's input frame of some traders' ``rows`` one after the other (its feature
+    columns and the keys)."""
+    frame = pd.DataFrame(np.concatenate([r.matrix(columns) for r in rows]), columns=list(columns))
+    frame["trader_id"] = np.repeat([r.trader_id for r in rows], [len(r) for r in rows])
+    frame["trade_date"] = np.concatenate([r.dates for r in rows]).astype("datetime64[ns]")
+    return frame
+
+
+def _probabilities(history: dict[str, Rows], served: dict, spans: dict) -> dict[str, np.ndarray]:
+    """``p_large_loss`` of each checked trader's rows ``first:c1`` (reference and current). A
+    pooled model's inputs are built from each of its traders' whole history (its normalisation
+    is per trader, over the trader's past) and its classifier runs once for all of them; the
+    other champions read each row's own inputs."""
+    todo = {t: s for t, s in spans.items() if s.c1 > s.c0}
+    pooled: dict[str, list[str]] = {}
     out = {}
-    for key, tids in groups.items():
-        model = cache.model(key, champion_model_path(models_root, champs[tids[0]]))
-        if len(tids) < 2 or not getattr(model, "pooled", False):
+    for tid, span in todo.items():
+        key, model = served[tid]
+        if getattr(model, "pooled", False):
+            pooled.setdefault(key, []).append(tid)
             continue
-        frames = [_sorted_history(by_trader[t]) for t in tids]
-        design = model.design(pd.concat(frames, ignore_index=True))
-        bounds = np.cumsum([0, *(len(f) for f in frames)])
-        out.update({t: design[a:b] for t, a, b in zip(tids, bounds[:-1], bounds[1:],
-                                                      strict=True)})
+        frame = _frame([history[tid].rows(span.first, span.c1)], model.input_columns)
+        out[tid] = model.predict_probability(frame, np.ones(len(frame), dtype=bool))
+    for key, tids in pooled.items():
+        model = served[tids[0]][1]
+        design = model.design(_frame([history[t] for t in tids], model.input_columns))
+        starts = np.cumsum([0, *(len(history[t]) for t in tids)])
+        picks = [np.arange(a + todo[t].first, a + todo[t].c1) for t, a in zip(tids, starts)]
+        p = model.probability_of_design(design[np.concatenate(picks)])
+        bounds = np.cumsum([0, *(len(x) for x in picks)])
+        out.update({t: p[a:b] for t, a, b in zip(tids, bounds[:-1], bounds[1:], strict=True)})
     return out
 
 
-def _trader(history, labels, day, model, cfg, engine, html_dir, drift, decay,
-            last_retrain, cache: DriftCache, path: str, design: np.ndarray | None = None) -> dict:
-    tid = history["trader_id"].iloc[0]
-    window = model.meta.get("training_window") or {}
-    end = dt.date.fromisoformat(window.get("last_trade_date", day.isoformat()))
-    history = _sorted_history(history)
-    current = history[(history["trade_date"] > end) & (history["trade_date"] <= day)]
-    if current.empty:
+def _reference_rows(rows: Rows, span: _Span, windows: dict[str, int], p: np.ndarray,
+                    cfg: MonitoringConfig) -> tuple[Rows, Rows]:
+    """The reference (long-window features NaN before they are full: ``drift.reference_window``)
+    and current rows, each with its ``p_large_loss``."""
+    ref = rows.rows(span.lo, span.hi)
+    long = {rows.index[c]: w for c, w in unfilled_windows(windows, cfg).items() if c in rows}
+    values = ref.values
+    if long:
+        values = values.copy()
+        position = np.arange(span.lo, span.hi)
+        for j, w in long.items():
+            values[position < w, j] = np.nan
+    ref = Rows(values, ref.names, ref.dates, ref.trader_id, ref.index)
+    p_ref = p[span.lo - span.first:span.hi - span.first] if span.hi > span.lo else np.empty(0)
+    cur = rows.rows(span.c0, span.c1).with_column(PREDICTION, p[span.c0 - span.first:])
+    return ref.with_column(PREDICTION, p_ref), cur
+
+
+def _check(rows: Rows, span: _Span, p, model, cfg, engine, html_dir, drift, checked,
+           last_retrain, cache: DriftCache, path: str, tested) -> dict:
+    tid = rows.trader_id
+    if span.c1 <= span.c0:
         return {"status": "inside training window",
                 "skip_reason": f"inside training window: the champion was trained on rows up "
-                f"to {end.isoformat()}, nothing after it to compare"}
-    features, windows = cache.features(path, model.features, history.columns)
-    reference = reference_window(history, end, cfg, windows, last_retrain)
-    # the prediction of the reference and current rows only (the inputs still come from the
-    # whole history: the pooled model normalises over it)
-    needed = np.zeros(len(history), dtype=bool)
-    needed[reference.index] = needed[current.index] = True
-    p = predict_probability(model, history, needed, design)
-    reference = reference.assign(p_large_loss=p[reference.index])
-    current = current.assign(p_large_loss=p[current.index])
+                f"to {span.end.isoformat()}, nothing after it to compare"}
+    features, windows = tested
+    reference, current = _reference_rows(rows, span, windows, p, cfg)
     html = None
-    key = (tid, path, end, last_retrain)
+    key = (tid, path, span.end, last_retrain)
     if key not in cache.references:  # the reference is the same for every later date
         cache.references[key] = fit_reference(reference, current, features, cfg)
     calibration, baseline = cache.references[key]
@@ -253,15 +303,16 @@ def _trader(history, labels, day, model, cfg, engine, html_dir, drift, decay,
                           baseline=baseline, engine=engine)
     if result.drifted and html_dir is not None:  # the Evidently report, for people to look at
         html = Path(html_dir) / f"{tid}.html"
-        save_drift_html(reference, current, features, cfg, html, result)
+        save_drift_html(reference.to_frame(), current.to_frame(), features, cfg, html, result)
     drift[tid] = result
-    live = current.merge(labels, on=["trade_date", "trader_id"], how="left")
     cv = model.meta.get("cv_metrics") or {}
     training = {k: cv[k] for k in ("auc", "brier") if cv.get(k) is not None}
     # flag the trader's riskiest days as at training: the top decile of its reference predictions
-    training["flag_threshold"] = float(reference["p_large_loss"].quantile(1 - FLAG_BUDGET)) \
-        if len(reference) else float("nan")
-    decay[tid] = dk = performance_decay(live, training, cfg)
+    p_ref = reference[PREDICTION]
+    p_ref = p_ref[~np.isnan(p_ref)]
+    training["flag_threshold"] = float(np.percentile(p_ref, np.array([1 - FLAG_BUDGET]) * 100.0)[0]) \
+        if len(p_ref) else float("nan")
+    checked[tid] = (current, training)
     short = len(reference) < cfg.min_reference_sessions
     return {"status": "checked", "drifted": result.drifted, "drift_reason": result.reason,
             "drift_tested": not short,
@@ -269,7 +320,40 @@ def _trader(history, labels, day, model, cfg, engine, html_dir, drift, decay,
             "drift_score": result.score, "drift_share": result.drift_share,
             "drifted_features": ", ".join(result.drifted_features),
             "prediction_pvalue": result.prediction_pvalue, "n_current": len(current),
-            "decayed": dk.decayed, "decay_reason": dk.reason, "live_n": dk.n,
-            "live_auc": dk.auc, "training_auc": training.get("auc"), "live_brier": dk.brier,
-            "training_brier": training.get("brier"), "live_rank_ic": dk.rank_ic,
-            "live_cf_benefit_usd": dk.cf_benefit, "report_html": str(html) if html else None}
+            "training_auc": training.get("auc"), "training_brier": training.get("brier"),
+            "report_html": str(html) if html else None}
+
+
+_LABEL_COLUMNS = ["trader_id", "trade_date", "large_loss", "next_net_pnl", "label_status"]
+
+
+def _decay(checked: dict, labels: pd.DataFrame, cfg: MonitoringConfig,
+           rows: dict[str, dict]) -> dict:
+    """Live decay of every checked trader: its current rows joined with their labels in one
+    merge (a left join keeps the rows' order), then ``decay.live_decay``; each row of the
+    report gains its live figures."""
+    if not checked:
+        return {}
+    tids = list(checked)
+    sizes = [len(checked[t][0]) for t in tids]
+    left = pd.DataFrame({"trader_id": np.repeat(tids, sizes),
+                         "trade_date": np.concatenate([checked[t][0].dates for t in tids]),
+                         "i": np.arange(sum(sizes))})
+    right = labels.loc[labels["trader_id"].isin(tids), _LABEL_COLUMNS]
+    right = right.assign(trade_date=days(right["trade_date"].to_numpy()))
+    live = left.merge(right, on=["trade_date", "trader_id"], how="left")
+    i = live["i"].to_numpy()
+    y = live["large_loss"].to_numpy(dtype=float, na_value=np.nan)
+    pnl = live["next_net_pnl"].to_numpy(dtype=float, na_value=np.nan)
+    status = live["label_status"].to_numpy(dtype=object)
+    starts = np.cumsum([0, *sizes])
+    out = {}
+    for tid, a, b in zip(tids, starts[:-1], starts[1:], strict=True):
+        current, training = checked[tid]
+        lo, hi = np.searchsorted(i, [a, b])
+        out[tid] = dk = live_decay(current.dates[i[lo:hi] - a], current[PREDICTION][i[lo:hi] - a],
+                                   y[lo:hi], pnl[lo:hi], status[lo:hi], training, cfg)
+        rows[tid].update({"decayed": dk.decayed, "decay_reason": dk.reason, "live_n": dk.n,
+                          "live_auc": dk.auc, "live_brier": dk.brier, "live_rank_ic": dk.rank_ic,
+                          "live_cf_benefit_usd": dk.cf_benefit})
+    return out

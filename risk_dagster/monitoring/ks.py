@@ -50,9 +50,66 @@ def ks_pvalue(reference: np.ndarray, current: np.ndarray) -> float:
     n1, n2 = len(a), len(b)
     both = np.concatenate([a, b])
     d = np.max(np.abs(np.searchsorted(a, both, "right") / n1 - np.searchsorted(b, both, "right") / n2))
-    key = (n1, n2, int(round(d * n1 * n2)))
+    return _cached_pvalue(n1, n2, int(round(d * n1 * n2)), lambda: (a, b))
+
+
+def _sorted_columns(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each row of ``values`` (columns x rows) sorted, non-finite values last: the original row
+    of each sorted position, whether it is finite, and whether it ends a run of equal finite
+    values (where an empirical CDF is read: the counts of values <= x, as
+    ``searchsorted(..., "right")`` gives)."""
+    finite = np.isfinite(values)
+    key = np.where(finite, values, np.inf)
+    order = np.argsort(key, axis=1, kind="stable")
+    ordered = np.take_along_axis(key, order, axis=1)
+    fin = np.take_along_axis(finite, order, axis=1)
+    last = np.ones((len(values), 1), dtype=bool)
+    ends = fin & np.concatenate([ordered[:, 1:] != ordered[:, :-1], last], axis=1)
+    return order, fin, ends
+
+
+def _ks_counts(ends: np.ndarray, in_a: np.ndarray, in_b: np.ndarray):
+    """Sizes of both samples and the KS distance in units of 1 / (n_a * n_b), an integer
+    (``n_a * n_b * max |F_a - F_b|``), per column and sample pair. ``in_a`` / ``in_b``:
+    (columns, pairs, rows) membership of each sorted position; ``ends``: (columns, rows)."""
+    ca = np.cumsum(in_a, axis=2, dtype=np.int64)
+    cb = np.cumsum(in_b, axis=2, dtype=np.int64)
+    na, nb = ca[:, :, -1], cb[:, :, -1]
+    gap = np.abs(ca * nb[:, :, None] - cb * na[:, :, None])
+    return na, nb, np.where(ends[:, None, :], gap, 0).max(axis=2)
+
+
+_MAX_EXACT_N = 10_000  # ks_2samp's MAX_AUTO_N: "auto" is exact up to this sample size
+
+
+def _exact_pvalue(n1: int, n2: int, d: int) -> float | None:
+    """The p-value ``ks_2samp(method="auto")`` gives for sizes ``n1``, ``n2`` and distance
+    ``d / (n1 * n2)`` when it takes its exact path, from the function it calls for it (without
+    its argument handling: ~0.5 ms of the ~0.55 ms of a call, and a fresh process meets
+    thousands of distinct (n1, n2, d) in one morning's calibrations). None when ks_2samp would
+    not be exact, or when SciPy's private function is not there (the caller then runs
+    ks_2samp itself)."""
+    try:
+        from scipy.stats._stats_py import _attempt_exact_2kssamp
+    except ImportError:
+        return None
+    if max(n1, n2) > _MAX_EXACT_N:
+        return None
+    ok, _, prob = _attempt_exact_2kssamp(n1, n2, math.gcd(n1, n2), d / (n1 * n2), "two-sided")
+    return float(np.clip(prob, 0, 1)) if ok else None
+
+
+def _cached_pvalue(n1: int, n2: int, d: int, samples) -> float:
+    """ks_2samp's p-value for sizes ``n1``, ``n2`` and distance ``d / (n1 * n2)``, computed
+    the first time these integers are seen (``_exact_pvalue``, else ks_2samp on
+    ``samples()``, the two finite samples)."""
+    key = (n1, n2, d)
     if key not in _P_CACHE:
-        _P_CACHE[key] = float(ks_2samp(a, b)[1])
+        p = _exact_pvalue(n1, n2, d)
+        if p is None:
+            a, b = samples()
+            p = float(ks_2samp(a, b)[1])
+        _P_CACHE[key] = p
     return _P_CACHE[key]
 
 
@@ -61,51 +118,136 @@ def pseudo_window_pvalues(column: np.ndarray, starts: np.ndarray, window: int, g
     """KS p-values of the pseudo-windows ``column[s:s + window]`` against the rest of
     ``column`` minus ``gap`` rows on each side, for each start ``s`` of ``starts`` whose two
     samples have at least ``min_rest`` / ``min_window`` finite values (the others are left out),
-    in the order of ``starts``: ``ks_pvalue`` of each pair, computed for every start at once.
+    in the order of ``starts``: ``ks_pvalue`` of each pair (``pseudo_window_pvalue_matrix``
+    of one column)."""
+    p = pseudo_window_pvalue_matrix(np.asarray(column, dtype=float)[:, None], starts, window,
+                                    gap, min_rest, min_window)[0]
+    return p[~np.isnan(p)].tolist()
 
-    One sort of the column instead of one per pseudo-window: the empirical CDFs of both samples
-    are cumulative counts over the column's sorted finite values, read at the end of each run
-    of equal values (the counts of values <= x, as ``searchsorted(..., "right")`` gives).
+
+def _run_bounds(ordered: np.ndarray, fin: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per sorted position: the first and the last position of its run of equal values."""
+    k, m = ordered.shape
+    pos = np.broadcast_to(np.arange(m), (k, m))
+    new = np.concatenate([np.ones((k, 1), dtype=bool), ordered[:, 1:] != ordered[:, :-1]], axis=1)
+    last = np.concatenate([new[:, 1:], np.ones((k, 1), dtype=bool)], axis=1)
+    first = np.maximum.accumulate(np.where(new, pos, 0), axis=1)
+    end = np.minimum.accumulate(np.where(last, pos, m)[:, ::-1], axis=1)[:, ::-1]
+    return np.where(fin, first, m), np.where(fin, end, m)
+
+
+def pseudo_window_pvalue_matrix(matrix: np.ndarray, starts: np.ndarray, window: int, gap: int,
+                                min_rest: int, min_window: int) -> np.ndarray:
+    """``pseudo_window_pvalues`` of every column of ``matrix`` (rows x columns) and start, at
+    once: (columns x starts), NaN where a start is left out.
+
+    The KS distance of a window against the rest, in units of 1 / (n_rest * n_window), is
+    ``max |n_window * rest(x) - n_rest * window(x)|`` over the values x of the column, where
+    rest(x) and window(x) count the rows <= x. Along the sorted values that difference rises
+    at every value outside the band (the window and its gaps) and falls only at band rows, so
+    its extremes are at the end of a run of equal values holding a band row or just before
+    one: about 2 x (window + 2 gap) candidates instead of every value, read from the band
+    rows' ranks alone. The distance is an integer and the p-value is cached on (n_rest,
+    n_window, distance) like ``ks_pvalue``'s.
     """
-    column = np.asarray(column, dtype=float)
+    matrix = np.asarray(matrix, dtype=float)
     starts = np.asarray(starts, dtype=np.int64)
-    n = len(column)
-    if len(starts) == 0:
-        return []
-    finite = np.isfinite(column)
-    rows = np.arange(n)[finite]
-    order = np.argsort(column[finite], kind="stable")
-    values, rows = column[finite][order], rows[order]
-    in_window = (rows >= starts[:, None]) & (rows < starts[:, None] + window)
-    lo, hi = np.maximum(starts - gap, 0), np.minimum(starts + window + gap, n)
-    in_rest = (rows < lo[:, None]) | (rows >= hi[:, None])
-    n_rest, n_window = in_rest.sum(axis=1), in_window.sum(axis=1)
+    n, k = matrix.shape
+    out = np.full((k, len(starts)), np.nan)
+    if len(starts) == 0 or k == 0 or n == 0:
+        return out
+    if (n + 1) * (window + 2 * gap + 1) >= 2**31:
+        raise ValueError(f"{n} rows: too many for the int32 counts of the pseudo-windows")
+    order, fin, _ = _sorted_columns(matrix.T)
+    ordered = np.take_along_axis(np.where(np.isfinite(matrix.T), matrix.T, np.inf), order, axis=1)
+    run_first, run_end = (b.astype(np.int32) for b in _run_bounds(ordered, fin))
+    big = n + 1
+    rank = np.full((k, n + 1), big, dtype=np.int32)  # column n: rows outside the column
+    np.put_along_axis(rank, order, np.where(fin, np.arange(n), big).astype(np.int32), axis=1)
+    # the band of each start: rows s - gap .. s + window + gap (outside 0..n-1: none)
+    offsets = np.arange(window + 2 * gap)
+    rows = starts[:, None] - gap + offsets
+    rows = np.where((rows >= 0) & (rows < n), rows, n)
+    in_window = ((offsets >= gap) & (offsets < gap + window)).astype(np.int32)
+    # sorted position of each band row (x2, + 1 for a window row), sorted per start
+    q = np.sort(rank[:, rows] * 2 + in_window, axis=2)
+    win, q = q & 1, q >> 1
+    finite = q < big
+    n_band = finite.sum(axis=2, dtype=np.int32)
+    n_window = (win * finite).sum(axis=2, dtype=np.int32)
+    n_rest = fin.sum(axis=1, dtype=np.int32)[:, None] - n_band
+    flat = np.minimum(q, n - 1) + (np.arange(k, dtype=np.int32) * n)[:, None, None]
+    first = np.where(finite, run_first.ravel().take(flat), big)
+    end = run_end.ravel().take(flat)
+    # band rows of runs before / up to each band row's run (band rows sorted by position)
+    b = q.shape[2]
+    idx = np.arange(b, dtype=np.int32)
+    head = np.ones(q.shape, dtype=bool)
+    head[:, :, 1:] = first[:, :, 1:] != first[:, :, :-1]
+    tail = np.ones(q.shape, dtype=bool)
+    tail[:, :, :-1] = head[:, :, 1:]
+    n_before = np.maximum.accumulate(np.where(head, idx, 0), axis=2)
+    n_upto = np.minimum.accumulate(np.where(tail, idx, b)[:, :, ::-1], axis=2)[:, :, ::-1] + 1
+    wins = np.cumsum(win, axis=2, dtype=np.int32).ravel()
+    base = (np.arange(k * len(starts), dtype=np.int32) * b).reshape(k, len(starts), 1)
+    w_upto = wins.take(n_upto - 1 + base)
+    w_before = wins.take(np.maximum(n_before - 1, 0) + base) * (n_before > 0)
+    # int32: |distance| <= n * window
+    n1, n2 = n_rest[:, :, None], n_window[:, :, None]
+    at_end = n2 * (end + 1 - n_upto) - n1 * w_upto
+    before = n2 * (first - n_before) - n1 * w_before
+    np.abs(at_end, out=at_end)
+    np.abs(before, out=before)
+    dist = np.where(finite, np.maximum(at_end, before), 0).max(axis=2)
     ok = (n_rest >= min_rest) & (n_window >= min_window)
-    ends = np.r_[values[1:] != values[:-1], True]
-    rest_cdf = np.cumsum(in_rest[ok], axis=1)[:, ends]
-    window_cdf = np.cumsum(in_window[ok], axis=1)[:, ends]
-    n1, n2 = n_rest[ok], n_window[ok]
-    d = np.max(np.abs(rest_cdf / n1[:, None] - window_cdf / n2[:, None]), axis=1)
-    out = []
-    for s, a_n, b_n, dist in zip(starts[ok].tolist(), n1.tolist(), n2.tolist(), d.tolist(),
-                                 strict=True):
-        key = (a_n, b_n, int(round(dist * a_n * b_n)))
-        if key not in _P_CACHE:
-            keep = np.r_[0:max(s - gap, 0), min(s + window + gap, n):n]
-            a, b = column[keep], column[s:s + window]
-            _P_CACHE[key] = float(ks_2samp(a[np.isfinite(a)], b[np.isfinite(b)])[1])
-        out.append(_P_CACHE[key])
+    if not ok.any():
+        return out
+    # one pair per distinct key (its first), for a key not yet in the cache; a key as one
+    # integer: n_rest <= n, n_window <= window, distance <= n * window
+    a_n, b_n, d = (x[ok].astype(np.int64) for x in (n_rest, n_window, dist))
+    code = (a_n * (window + 1) + b_n) * (n * window + 1) + d
+    _, first_of, inverse = np.unique(code, return_index=True, return_inverse=True)
+    unique = np.stack([a_n[first_of], b_n[first_of], d[first_of]], axis=1)
+    where = np.argwhere(ok)
+    p = [_P_CACHE.get(key) for key in map(tuple, unique.tolist())]
+    for u in [u for u, v in enumerate(p) if v is None]:
+        j, i = where[first_of[u]]
+        s, column = int(starts[i]), matrix[:, j]
+
+        def samples(s=s, column=column):
+            a = column[np.r_[0:max(s - gap, 0), min(s + window + gap, n):n]]
+            b = column[s:s + window]
+            return a[np.isfinite(a)], b[np.isfinite(b)]
+
+        p[u] = _cached_pvalue(*unique[u].tolist(), samples)
+    p = np.asarray(p, dtype=float)
+    out[ok] = p[inverse.ravel()]
+    return out
+
+
+def ks_pvalue_columns(reference: np.ndarray, current: np.ndarray) -> np.ndarray:
+    """``ks_pvalue`` of each column of ``reference`` (rows x columns) against the same column
+    of ``current``, on the finite values of each side, computed for every column at once (each
+    column needs a finite value on both sides)."""
+    reference, current = np.asarray(reference, dtype=float), np.asarray(current, dtype=float)
+    n1, k = reference.shape
+    if k == 0:
+        return np.empty(0)
+    order, fin, ends = _sorted_columns(np.concatenate([reference, current]).T)
+    in_ref = fin & (order < n1)
+    na, nb, dist = _ks_counts(ends, in_ref[:, None, :], (fin & ~in_ref)[:, None, :])
+    out = np.empty(k)
+    for j in range(k):
+        a, b = reference[:, j], current[:, j]
+        out[j] = _cached_pvalue(int(na[j, 0]), int(nb[j, 0]), int(dist[j, 0]),
+                                lambda a=a, b=b: (a[np.isfinite(a)], b[np.isfinite(b)]))
     return out
 
 
 def ks_pvalues_scipy(reference: pd.DataFrame, current: pd.DataFrame, columns: list[str]) -> dict:
     """KS p-value (fraction) per column, from the finite values of each side."""
-    ref, cur = numeric_matrix(reference, columns), numeric_matrix(current, columns)
-    out = {}
-    for j, c in enumerate(columns):
-        a, b = ref[:, j], cur[:, j]
-        out[c] = ks_pvalue(a[np.isfinite(a)], b[np.isfinite(b)])
-    return out
+    p = ks_pvalue_columns(numeric_matrix(reference, columns), numeric_matrix(current, columns))
+    return dict(zip(columns, p.tolist(), strict=True))
 
 
 def _evidently_frame(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:

@@ -105,3 +105,20 @@ def test_pseudo_window_pvalues_are_scipys_ks_on_each_window_and_rest():
             want.append(ks_2samp(rest, win)[1])
     assert len(got) == len(want) == len(starts) - 1
     np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_exact_pvalue_is_ks_2samps_to_the_bit():
+    """The p-value from (n1, n2, distance) is the one ks_2samp returns for samples with that
+    distance (equal sizes, ties, distance 0 included), computed without ks_2samp's wrapper."""
+    from risk_dagster.monitoring.ks import _exact_pvalue
+
+    rng = np.random.default_rng(9)
+    for _ in range(200):
+        n1, n2 = int(rng.choice([20, 60, 213, 250])), int(rng.choice([5, 17, 20, 250]))
+        a = np.round(rng.normal(size=n1), 1)
+        b = np.round(rng.normal(size=n2) + rng.choice([0.0, 0.7]), 1)
+        both = np.concatenate([a, b])
+        d = np.max(np.abs(np.searchsorted(np.sort(a), both, "right") * n2
+                          - np.searchsorted(np.sort(b), both, "right") * n1))
+        assert _exact_pvalue(n1, n2, int(d)) == float(ks_2samp(a, b)[1])
+    assert _exact_pvalue(30, 30, 0) == 1.0
