@@ -35,6 +35,7 @@ same test through SciPy (see ``ks.py``).
 
 from __future__ import annotations
 
+import functools
 import html
 import math
 import time
@@ -303,6 +304,55 @@ def fit_reference(reference, current, features: list[str],
     current = _as_sorted_rows(current, features, cfg)
     return (calibrate(reference, tested_columns(reference, current, features, cfg), cfg),
             fit_baseline(reference, cfg.shift_features, cfg.shift_windows, cfg.min_reference_rows))
+
+
+@functools.cache
+def _code_version() -> str:
+    """SHA-256 (first 12 hex) of the modules a reference fit is computed by."""
+    import hashlib
+
+    h = hashlib.sha256()
+    here = Path(__file__).parent
+    for name in ("drift.py", "behaviour.py", "ks.py", "rows.py", "config.py"):
+        h.update(name.encode())
+        h.update((here / name).read_bytes())
+    return h.hexdigest()[:12]
+
+
+def reference_digest(reference: Rows, current: Rows, features: list[str],
+                     cfg: MonitoringConfig) -> str:
+    """What ``fit_reference`` depends on, hashed (SHA-256 hex): the reference's values of every
+    column it reads, the tested columns, the configuration and the code of the fit. Equal
+    digests give equal fits, so a fit stored under its digest is reused by any later run
+    (``drift_report.DriftCache.store``) and a changed row, setting or algorithm never is."""
+    import hashlib
+    import json
+
+    columns = tested_columns(reference, current, features, cfg)
+    read = [c for c in dict.fromkeys([*columns, *cfg.shift_features, *STATE_COLUMNS])
+            if c in reference]
+    h = hashlib.sha256(json.dumps([_code_version(), cfg.to_dict(), columns, read, len(reference)],
+                                  sort_keys=True).encode())
+    h.update(np.ascontiguousarray(reference.matrix(read), dtype=np.float64).tobytes())
+    return h.hexdigest()
+
+
+def fit_to_json(calibration: Calibration, baseline: BehaviourBaseline) -> dict:
+    """A reference fit as JSON-safe lists (floats round-trip exactly)."""
+    return {"inflation": [[c, w, v] for (c, w), v in calibration.inflation.items()],
+            "n_pseudo": [[w, v] for w, v in calibration.n_pseudo.items()],
+            "coef": [[c, b.tolist()] for c, b in baseline.coef.items()],
+            "window_sd": [[c, w, v] for (c, w), v in baseline.window_sd.items()],
+            "n_reference": baseline.n_reference}
+
+
+def fit_from_json(data: dict) -> tuple[Calibration, BehaviourBaseline]:
+    """``fit_to_json``'s inverse."""
+    return (Calibration(inflation={(c, int(w)): float(v) for c, w, v in data["inflation"]},
+                        n_pseudo={int(w): int(v) for w, v in data["n_pseudo"]}),
+            BehaviourBaseline(coef={c: np.asarray(b, dtype=float) for c, b in data["coef"]},
+                              window_sd={(c, int(w)): float(v) for c, w, v in data["window_sd"]},
+                              n_reference=int(data["n_reference"])))
 
 
 TABLE_COLUMNS = ("test", "column", "window", "z", "p_value", "inflation", "p_calibrated",

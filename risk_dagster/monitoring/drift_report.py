@@ -9,7 +9,11 @@ A date still inside the training window has nothing to compare and is skipped (`
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 import re
+import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +25,8 @@ from risk_dagster.models import load_model
 from risk_dagster.monitoring.config import MonitoringConfig
 from risk_dagster.monitoring.behaviour import STATE_COLUMNS
 from risk_dagster.monitoring.decay import live_decay
-from risk_dagster.monitoring.drift import (PREDICTION, drift_scores, fit_reference,
+from risk_dagster.monitoring.drift import (PREDICTION, drift_scores, fit_from_json,
+                                           fit_reference, fit_to_json, reference_digest,
                                            reference_span, save_drift_html, unfilled_windows)
 from risk_dagster.monitoring.retrain import retrain_decisions
 from risk_dagster.monitoring.rows import Rows, days, firm_rows
@@ -66,6 +71,8 @@ def feature_windows(names, catalog: pd.DataFrame | None = None) -> dict[str, int
     return out
 
 
+REFERENCE_FITS = "drift_reference_fits"  # folder of the data directory: DriftCache.store
+STORE_DAYS = 30  # a stored reference fit unused this long is removed (DriftCache.prune)
 RETRAIN_LOG = "retrain_log"  # lake asset: one row per drift-triggered retraining of a trader
 FLAG_BUDGET = 0.10  # share of a trader's days flagged for the live counterfactual benefit
 
@@ -101,11 +108,57 @@ def empty_drift_report() -> pd.DataFrame:
 class DriftCache:
     """What stays the same across the dates of one run: the loaded champions (the pooled model
     serves many traders) and each reference's calibration and behaviour baseline (keyed by
-    trader, champion, cutoff and reference start)."""
+    trader, champion, cutoff and reference start).
+
+    ``store``: a folder where reference fits also persist across runs, each under the digest
+    of what it was fitted from (``drift.reference_digest``): a reference stays the same until
+    the trader's champion changes, so each morning's run reads it instead of fitting it again
+    (the fit is about two thirds of a check). Files not used for ``STORE_DAYS`` are removed by
+    ``prune``.
+    """
 
     models: dict = field(default_factory=dict)
     references: dict = field(default_factory=dict)
     tested: dict = field(default_factory=dict)
+    store: Path | None = None
+    stored: int = 0  # fits read from the store / written to it by this cache
+    written: int = 0
+
+    def reference_fit(self, key: tuple, reference: Rows, current: Rows, features: list[str],
+                      cfg: MonitoringConfig):
+        """``drift.fit_reference`` of the reference ``key`` names (trader, champion, cutoff,
+        reference start), from this run, the store, or fitted now (and stored)."""
+        if key in self.references:
+            return self.references[key]
+        fit, path = None, None
+        if self.store is not None:
+            path = Path(self.store) / f"{reference_digest(reference, current, features, cfg)}.json"
+            try:
+                fit = fit_from_json(json.loads(path.read_text()))
+                os.utime(path)  # in use: kept by prune
+                self.stored += 1
+            except (OSError, ValueError, KeyError, TypeError):  # absent or unreadable: fit it
+                fit = None
+        if fit is None:
+            fit = fit_reference(reference, current, features, cfg)
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+                tmp.write_text(json.dumps(fit_to_json(*fit)))
+                os.replace(tmp, path)
+                self.written += 1
+        self.references[key] = fit
+        return fit
+
+    def prune(self, days: int | None = None) -> int:
+        """Remove stored fits not used for ``days`` (default ``STORE_DAYS``); how many."""
+        if self.store is None or not Path(self.store).is_dir():
+            return 0
+        cutoff = time.time() - 86400 * (STORE_DAYS if days is None else days)
+        old = [p for p in Path(self.store).glob("*.json") if p.stat().st_mtime < cutoff]
+        for p in old:
+            p.unlink(missing_ok=True)
+        return len(old)
 
     def model(self, key: str, path: Path):
         """The model of the champion pointers whose ``path`` is ``key``, loaded once from
@@ -295,10 +348,9 @@ def _check(rows: Rows, span: _Span, p, model, cfg, engine, html_dir, drift, chec
     features, windows = tested
     reference, current = _reference_rows(rows, span, windows, p, cfg)
     html = None
-    key = (tid, path, span.end, last_retrain)
-    if key not in cache.references:  # the reference is the same for every later date
-        cache.references[key] = fit_reference(reference, current, features, cfg)
-    calibration, baseline = cache.references[key]
+    # the reference is the same for every later date, until the champion changes
+    calibration, baseline = cache.reference_fit((tid, path, span.end, last_retrain), reference,
+                                                current, features, cfg)
     result = drift_scores(reference, current, features, cfg, calibration=calibration,
                           baseline=baseline, engine=engine)
     if result.drifted and html_dir is not None:  # the Evidently report, for people to look at

@@ -9,6 +9,7 @@ Plotly widgets that we do not read.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -113,6 +114,41 @@ def _cached_pvalue(n1: int, n2: int, d: int, samples) -> float:
     return _P_CACHE[key]
 
 
+def _codes(n1: np.ndarray, n2: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """(n1, n2, d) keys as one int64 each (n1 < 2**20, n2 < 2**14, d < 2**29)."""
+    if len(n1) and (n1.max() >= 2**20 or n2.max() >= 2**14 or d.max() >= 2**29):
+        raise ValueError("KS sample sizes too large for the p-value table")
+    return (n1 << 43) | (n2 << 29) | d
+
+
+class _PTable:
+    """``_P_CACHE`` as sorted codes and p-values, for looking up thousands of keys at once;
+    keys added to the cache since the last lookup are merged in first."""
+
+    def __init__(self):
+        self.codes, self.p, self.seen = np.empty(0, dtype=np.int64), np.empty(0), 0
+
+    def lookup(self, codes: np.ndarray) -> np.ndarray:
+        """The p-value of each code, NaN if unknown."""
+        if self.seen > len(_P_CACHE):  # the cache was cleared
+            self.__init__()
+        if self.seen != len(_P_CACHE):  # the dict keeps insertion order: new keys are last
+            new = list(itertools.islice(_P_CACHE.items(), self.seen, None))
+            keys = np.array([k for k, _ in new], dtype=np.int64).reshape(-1, 3)
+            add = _codes(keys[:, 0], keys[:, 1], keys[:, 2])
+            order = np.argsort(add)
+            at = np.searchsorted(self.codes, add[order])
+            self.codes = np.insert(self.codes, at, add[order])
+            self.p = np.insert(self.p, at, np.array([v for _, v in new])[order])
+            self.seen = len(_P_CACHE)
+        pos = np.minimum(np.searchsorted(self.codes, codes), max(len(self.codes) - 1, 0))
+        found = (self.codes[pos] == codes) if len(self.codes) else np.zeros(len(codes), bool)
+        return np.where(found, self.p[pos] if len(self.codes) else np.nan, np.nan)
+
+
+_P_TABLE = _PTable()
+
+
 def pseudo_window_pvalues(column: np.ndarray, starts: np.ndarray, window: int, gap: int,
                           min_rest: int, min_window: int) -> list[float]:
     """KS p-values of the pseudo-windows ``column[s:s + window]`` against the rest of
@@ -202,26 +238,25 @@ def pseudo_window_pvalue_matrix(matrix: np.ndarray, starts: np.ndarray, window: 
     ok = (n_rest >= min_rest) & (n_window >= min_window)
     if not ok.any():
         return out
-    # one pair per distinct key (its first), for a key not yet in the cache; a key as one
-    # integer: n_rest <= n, n_window <= window, distance <= n * window
     a_n, b_n, d = (x[ok].astype(np.int64) for x in (n_rest, n_window, dist))
-    code = (a_n * (window + 1) + b_n) * (n * window + 1) + d
-    _, first_of, inverse = np.unique(code, return_index=True, return_inverse=True)
-    unique = np.stack([a_n[first_of], b_n[first_of], d[first_of]], axis=1)
-    where = np.argwhere(ok)
-    p = [_P_CACHE.get(key) for key in map(tuple, unique.tolist())]
-    for u in [u for u, v in enumerate(p) if v is None]:
-        j, i = where[first_of[u]]
-        s, column = int(starts[i]), matrix[:, j]
+    code = _codes(a_n, b_n, d)
+    p = _P_TABLE.lookup(code)
+    missing = np.flatnonzero(np.isnan(p))
+    if len(missing):  # one pair per distinct key not yet known (its first)
+        _, first = np.unique(code[missing], return_index=True)
+        where = np.argwhere(ok)
+        for m in missing[first].tolist():
+            j, i = where[m]
+            s, column = int(starts[i]), matrix[:, j]
 
-        def samples(s=s, column=column):
-            a = column[np.r_[0:max(s - gap, 0), min(s + window + gap, n):n]]
-            b = column[s:s + window]
-            return a[np.isfinite(a)], b[np.isfinite(b)]
+            def samples(s=s, column=column):
+                a = column[np.r_[0:max(s - gap, 0), min(s + window + gap, n):n]]
+                b = column[s:s + window]
+                return a[np.isfinite(a)], b[np.isfinite(b)]
 
-        p[u] = _cached_pvalue(*unique[u].tolist(), samples)
-    p = np.asarray(p, dtype=float)
-    out[ok] = p[inverse.ravel()]
+            _cached_pvalue(int(a_n[m]), int(b_n[m]), int(d[m]), samples)
+        p[missing] = [_P_CACHE[(int(a_n[m]), int(b_n[m]), int(d[m]))] for m in missing.tolist()]
+    out[ok] = p
     return out
 
 

@@ -137,9 +137,9 @@ def build_firm(root: Path) -> tuple[pd.DataFrame, pd.DataFrame, Path]:
     return features, labels, models
 
 
-def pinned_reports(root: Path) -> pd.DataFrame:
-    features, labels, models = build_firm(root)
-    cache, frames = DriftCache(), []
+def pinned_reports(root: Path, cache: DriftCache | None = None, firm=None) -> pd.DataFrame:
+    features, labels, models = firm or build_firm(root)
+    cache, frames = cache or DriftCache(), []
     for day in DAYS:
         known = labels[pd.to_datetime(labels["label_date"]) <= pd.Timestamp(day)]
         frames.append(champion_drift_report(
@@ -199,6 +199,22 @@ def test_drift_report_of_the_pinned_firm_is_unchanged(tmp_path):
         g, w = ({c: _versionless(v) for c, v in r.items()} for r in (g, w))
         bad = {c: (g[c], w[c]) for c in w if not _same(g[c], w[c])}
         assert not bad, f"{w['trade_date']} {w['trader_id']}: {bad}"
+
+
+def test_reference_fits_stored_in_the_lake_give_the_same_report(tmp_path):
+    """A run with a store writes each reference fit; the next run (a new process: a new
+    cache) reads them all instead of fitting, and both reports are the pinned one."""
+    want = json.loads(EXPECTED.read_text())
+    firm, store = build_firm(tmp_path), tmp_path / "fits"
+    first, second = DriftCache(store=store), DriftCache(store=store)
+    for cache in (first, second):
+        got = records(pinned_reports(tmp_path, cache, firm))
+        for g, w in zip(got, want, strict=True):
+            g, w = ({c: _versionless(v) for c, v in r.items()} for r in (g, w))
+            assert all(_same(g[c], w[c]) for c in w), (w["trade_date"], w["trader_id"])
+    assert first.written == len(list(store.glob("*.json"))) > 5 and first.stored == 0
+    assert second.stored == first.written and second.written == 0
+    assert second.prune() == 0 and second.prune(days=-1) == first.written
 
 
 if __name__ == "__main__":  # regenerate the expected values (see the module docstring)

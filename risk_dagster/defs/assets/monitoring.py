@@ -14,8 +14,9 @@ from risk_dagster.defs.metadata import markdown_link, markdown_table, report_lin
 from risk_dagster.defs.partitions import partition_dates, single_run
 from risk_dagster.defs.resources import LakeResource, MonitoringSettings, TradeSource
 from risk_dagster.models.fleet import MODELS_DIR
-from risk_dagster.monitoring.drift_report import (DriftCache, champion_drift_report,
-                                                  empty_drift_report, last_drift_retrains)
+from risk_dagster.monitoring.drift_report import (REFERENCE_FITS, DriftCache,
+                                                  champion_drift_report, empty_drift_report,
+                                                  last_drift_retrains)
 from risk_dagster.reporting.links import report_url
 
 REPORTS_DIR = "reports"
@@ -29,7 +30,8 @@ def _drift_report(context: dg.AssetExecutionContext, lake: LakeResource, source:
     dates = partition_dates(context)
     # read once for the whole range: every trader with a row on any of its dates
     history = read_feature_history(lake.lake, max(dates), since=min(dates))
-    frames, cache = [], DriftCache()  # champions and reference calibrations, for every date
+    # champions and reference calibrations for every date; the fits also from earlier runs
+    frames, cache = [], DriftCache(store=lake.root / REFERENCE_FITS)
     skipped: dict[str, str] = {}  # date -> why nothing was checked on it
     for day in progress.track(dates, "drift_report", "dates"):
         html_dir = lake.root / REPORTS_DIR / "drift" / day.isoformat()
@@ -46,7 +48,11 @@ def _drift_report(context: dg.AssetExecutionContext, lake: LakeResource, source:
             skipped[day.isoformat()] = skip_reason_for_empty_date(day, source.calendar)
         write_dates(lake.lake, "drift_report", report, [day])
         frames.append(report)
-    return dg.MaterializeResult(metadata=drift_metadata(frames, skipped, lake, monitoring.engine))
+    pruned = cache.prune()
+    return dg.MaterializeResult(metadata={
+        **drift_metadata(frames, skipped, lake, monitoring.engine),
+        "reference_fits_read": cache.stored, "reference_fits_written": cache.written,
+        "reference_fits_removed": pruned})
 
 
 def skip_reason_for_empty_date(day, calendar: str) -> str:
