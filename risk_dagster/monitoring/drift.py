@@ -180,7 +180,9 @@ def _needed(features, cfg: MonitoringConfig) -> list[str]:
     return list(dict.fromkeys([*features, PREDICTION, *cfg.shift_features, *STATE_COLUMNS]))
 
 
-def _as_sorted_rows(frame, features, cfg: MonitoringConfig) -> Rows:
+def check_rows(frame, features, cfg: MonitoringConfig) -> Rows:
+    """A frame's rows sorted by date as ``Rows`` of the columns a check of ``features`` reads
+    (a ``Rows`` is returned as it is): convert once to run many checks."""
     return frame if isinstance(frame, Rows) else Rows.from_frame(_sorted(frame),
                                                                  _needed(features, cfg))
 
@@ -300,8 +302,8 @@ def fit_reference(reference, current, features: list[str],
     if len(reference) < cfg.min_reference_sessions:
         return (Calibration(inflation={}, n_pseudo={}),
                 BehaviourBaseline(coef={}, window_sd={}, n_reference=len(reference)))
-    reference = _as_sorted_rows(reference, features, cfg)
-    current = _as_sorted_rows(current, features, cfg)
+    reference = check_rows(reference, features, cfg)
+    current = check_rows(current, features, cfg)
     return (calibrate(reference, tested_columns(reference, current, features, cfg), cfg),
             fit_baseline(reference, cfg.shift_features, cfg.shift_windows, cfg.min_reference_rows))
 
@@ -375,8 +377,8 @@ def drift_scores(reference, current, features: list[str],
     fast). ``html_path``: also save the Evidently HTML report of the longest window (~5 MB).
     """
     cfg = cfg or MonitoringConfig()
-    reference = _as_sorted_rows(reference, features, cfg)
-    current = _as_sorted_rows(current, features, cfg)
+    reference = check_rows(reference, features, cfg)
+    current = check_rows(current, features, cfg)
     columns = tested_columns(reference, current, features, cfg)
     if len(reference) < cfg.min_reference_sessions:  # too short to stand for the trader: untested
         columns = []

@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 
 from risk_dagster.monitoring.config import MonitoringConfig
-from risk_dagster.monitoring.drift import drift_scores, fit_reference, reference_window
+from risk_dagster.monitoring.drift import (check_rows, drift_scores, fit_reference,
+                                           reference_window)
 
 SCAN_COLUMNS = ["trader_id", "check_date", "week", "drifted", "score", "reason"]
 
@@ -39,13 +40,14 @@ def _trader_checks(rows: pd.DataFrame, feats: list[str], reference_end: dt.date,
     if len(ref) < cfg.min_reference_sessions or after.empty:  # not monitored: no checks at all
         return []
     calibration, baseline = fit_reference(ref, after, feats, cfg)
+    ref_rows, after_rows = check_rows(ref, feats, cfg), check_rows(after, feats, cfg)
     out = []
     for end in range(min(cfg.current_windows + cfg.shift_windows) - 1, len(after), check_every):
         day = after["trade_date"].iloc[end]
         if (first_check and day < first_check) or (last_check and day > last_check):
             continue
-        res = drift_scores(ref, after.iloc[: end + 1], feats, cfg, calibration=calibration,
-                           baseline=baseline, engine=engine)
+        res = drift_scores(ref_rows, after_rows.rows(0, end + 1), feats, cfg,
+                           calibration=calibration, baseline=baseline, engine=engine)
         iso = pd.Timestamp(day).isocalendar()
         out.append({"trader_id": rows["trader_id"].iloc[0], "check_date": day,
                     "week": f"{iso.year}-W{iso.week:02d}", "drifted": res.drifted,
