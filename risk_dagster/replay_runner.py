@@ -17,6 +17,9 @@ Per tick (07:30 exchange time on weekdays):
 4. ``drift_retrain_sensor`` -> ``retrain_trader_job`` per flagged trader.
 Run keys already launched are not launched again (the daemon's de-duplication). Models are
 trained only on what the lake holds at that moment, i.e. data up to the latest ingested session.
+The runs share one process, so lake files are parsed once while they stay unchanged
+(``core.lake.partition_cache``): each morning reads the whole history of the features, panel and
+labels, of which only the newest partitions changed since the morning before.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from croniter import croniter
 
 from risk_dagster.core import progress as core_progress
 from risk_dagster.core.calendar import previous_session, sessions
+from risk_dagster.core.lake import partition_cache
 from risk_dagster.core.settings import Settings
 from risk_dagster.defs.partitions import (PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG,
                                          TRADER_PARTITIONS_NAME)
@@ -48,6 +52,7 @@ RETRAIN_SENSOR = "drift_retrain_sensor"
 SCORING_SENSOR = "morning_scoring_sensor"
 REPLAY_TAG = "risk/replay"
 PROGRESS_TASK = "replay"  # the progress display's task: mornings done / total
+CACHE_BYTES = 1 << 30  # lake files kept parsed in memory across the replay's runs
 
 
 def _execute(defs: dg.Definitions, instance: dg.DagsterInstance, job_name: str, *,
@@ -247,6 +252,10 @@ class Replay:
 
     def run(self, stop_after: int | None = None) -> int:
         """Replay every morning up to the one after ``last``; returns the mornings done now."""
+        with partition_cache(CACHE_BYTES):
+            return self._run_mornings(stop_after)
+
+    def _run_mornings(self, stop_after: int | None) -> int:
         self._setup()
         mornings = [e["date"] for e in self.progress.events if e["kind"] == "morning"]
         if mornings:  # resumed: the lake holds data up to the last completed morning's session

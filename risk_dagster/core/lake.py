@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +27,69 @@ from risk_dagster.core.trader_ids import validate_trader_id
 PART_FILE = "data.parquet"
 PARQUET_COMPRESSION = "zstd"  # smallest files; lz4 and snappy measured no faster here
 _DIMS = ("date", "trader", "week")
+
+
+class PartitionCache:
+    """Parquet files read once per process, while they fit in ``max_bytes`` (least recently read
+    dropped first).
+
+    A replay runs every morning's runs in one process, and each morning reads the whole history
+    of several assets (the feature table, the panel, the labels) from hundreds of small files:
+    without this, the same unchanged files are parsed again every morning. A file is known by
+    its path, inode, modification time and size: every write replaces a partition by renaming
+    a new file over it, so a rewritten partition is read again. Tables are Arrow (immutable),
+    so sharing them is safe.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.nbytes = 0
+        self._tables: OrderedDict[str, tuple[tuple, pa.Table]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def read(self, path: Path) -> pa.Table:
+        st = os.stat(path)
+        key, sig = str(path), (st.st_ino, st.st_mtime_ns, st.st_size)
+        with self._lock:
+            hit = self._tables.get(key)
+            if hit is not None and hit[0] == sig:
+                self._tables.move_to_end(key)
+                return hit[1]
+        table = pq.read_table(path)
+        with self._lock:
+            old = self._tables.pop(key, None)
+            if old is not None:
+                self.nbytes -= old[1].nbytes
+            if table.nbytes <= self.max_bytes:
+                self._tables[key] = (sig, table)
+                self.nbytes += table.nbytes
+                while self.nbytes > self.max_bytes:
+                    _, (_, dropped) = self._tables.popitem(last=False)
+                    self.nbytes -= dropped.nbytes
+        return table
+
+
+_cache: PartitionCache | None = None
+
+
+@contextmanager
+def partition_cache(max_bytes: int = 1 << 30) -> Iterator[PartitionCache]:
+    """Within the block, every lake read in this process goes through one ``PartitionCache``
+    (``Lake.read``, and ``Lake.connect``'s views as in-memory tables). Outside it (the default)
+    every read parses the files."""
+    global _cache
+    previous, _cache = _cache, PartitionCache(max_bytes)
+    try:
+        yield _cache
+    finally:
+        _cache = previous
+
+
+def read_parquet_file(path: Path) -> pa.Table:
+    """One Parquet file, through the process's partition cache when one is on."""
+    cache = _cache
+    return cache.read(path) if cache is not None else pq.read_table(path)
+
 
 
 # Per-row identifiers: a Parquet dictionary of them is built, then dropped as too large.
@@ -159,7 +224,7 @@ class Lake:
         paths = [p for p in paths if p.exists()]
         if not paths:
             raise FileNotFoundError(f"no partitions of {asset!r} for {dim} keys {keys!r}")
-        return pa.concat_tables([pq.read_table(p) for p in paths], promote_options="default")
+        return pa.concat_tables([read_parquet_file(p) for p in paths], promote_options="default")
 
     def read_df(self, asset: str, dim: str, keys: Iterable[str] | None = None) -> pd.DataFrame:
         return self.read(asset, dim, keys).to_pandas()
@@ -176,7 +241,12 @@ class Lake:
             if self.root.exists() else []
         )
         for name in names:
-            if any(self.asset_dir(name).glob(f"*/{PART_FILE}")):
-                # The relation API takes the glob as a value, not as SQL text.
+            files = sorted(self.asset_dir(name).glob(f"*/{PART_FILE}"))
+            if not files:
+                continue
+            if _cache is not None:  # the cached tables, as one in-memory table
+                con.register(name, pa.concat_tables([read_parquet_file(f) for f in files],
+                                                    promote_options="default"))
+            else:  # The relation API takes the glob as a value, not as SQL text.
                 con.read_parquet(self.glob(name), union_by_name=True).create_view(name)
         return con

@@ -3,7 +3,7 @@ import threading
 import pandas as pd
 import pytest
 
-from risk_dagster.core.lake import Lake
+from risk_dagster.core.lake import Lake, partition_cache
 from risk_dagster.core.trader_ids import InvalidTraderId
 
 
@@ -80,3 +80,36 @@ def test_staged_writes_land_together_or_not_at_all(tmp_path):
     assert lake.read_df("a", "date")["x"].tolist() == [2, 3]
     assert lake.read_table("reg")["x"].tolist() == [9]
     assert not any((tmp_path / ".staging").iterdir())
+
+
+def test_partition_cache_reads_what_is_stored_and_rereads_a_rewritten_partition(tmp_path):
+    lake = Lake(tmp_path)
+    lake.write("a", "date", "2024-01-02", pd.DataFrame({"x": [1, 2], "s": ["p", "q"]}))
+    lake.write("a", "date", "2024-01-03", pd.DataFrame({"x": pd.Series([], dtype="int64"),
+                                                        "s": pd.Series([], dtype=object)}))
+    lake.write("a", "date", "2024-01-04", pd.DataFrame({"x": [3], "s": ["r"]}))
+    sql = "SELECT * FROM a ORDER BY x"
+    plain = (lake.read_df("a", "date"), lake.connect(["a"]).execute(sql).df())
+    with partition_cache() as cache:
+        cached = (lake.read_df("a", "date"), lake.connect(["a"]).execute(sql).df())
+        assert len(cache._tables) == 3
+        pd.testing.assert_frame_equal(cached[0], plain[0])  # the empty day's null column too
+        pd.testing.assert_frame_equal(cached[1], plain[1])
+        lake.write("a", "date", "2024-01-04", pd.DataFrame({"x": [30], "s": ["r"]}))  # re-run
+        assert lake.read_df("a", "date")["x"].tolist() == [1, 2, 30]
+        assert lake.connect(["a"]).execute("SELECT sum(x) FROM a").fetchone()[0] == 33
+    assert lake.read_df("a", "date")["x"].tolist() == [1, 2, 30]  # off again: from the files
+
+
+def test_partition_cache_drops_the_least_recently_read_beyond_its_budget(tmp_path):
+    lake = Lake(tmp_path)
+    for day in ("2024-01-02", "2024-01-03", "2024-01-04"):
+        lake.write("a", "date", day, pd.DataFrame({"x": range(1000)}))
+    one = lake.read("a", "date", ["2024-01-02"]).nbytes  # 8,000 bytes
+    with partition_cache(max_bytes=2 * one) as cache:
+        lake.read("a", "date", ["2024-01-02", "2024-01-03"])
+        lake.read("a", "date", ["2024-01-02"])  # read again: now the most recent
+        lake.read("a", "date", ["2024-01-04"])  # over budget: 01-03 goes
+        assert [k.split("date=")[1][:10] for k in cache._tables] == ["2024-01-02", "2024-01-04"]
+        assert cache.nbytes == 2 * one
+        assert lake.read_df("a", "date")["x"].sum() == 3 * sum(range(1000))
