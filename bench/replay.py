@@ -43,6 +43,9 @@ def _args() -> argparse.Namespace:
     p.add_argument("--to", dest="last", default="2025-12-31")
     p.add_argument("--n-trials", type=int, default=None, help="Optuna trials (default: "
                    "TrainingConfig's)")
+    p.add_argument("--retune-sessions", type=int, default=None,
+                   help="reuse the last tuned LightGBM hyper-parameters until a fit's window grew "
+                   "by more than this many sessions (default: tune every fit)")
     p.add_argument("--drift-traders", type=int, default=500)
     p.add_argument("--drift-only", action="store_true",
                    help="only time drift_report on the last morning of the replay already in "
@@ -140,8 +143,9 @@ def main() -> None:
     prepare_dagster_home(settings)
     defs = build_defs(settings)
     resources = dict(defs.resources)
-    if a.n_trials is not None:
-        resources["models"] = ModelSettings(n_trials=a.n_trials, pooled_n_trials=a.n_trials)
+    if a.n_trials is not None or a.retune_sessions is not None:
+        resources["models"] = ModelSettings(n_trials=a.n_trials, pooled_n_trials=a.n_trials,
+                                            retune_sessions=a.retune_sessions)
     bench_defs = dg.Definitions(assets=defs.assets, asset_checks=defs.asset_checks,
                                 jobs=defs.jobs, schedules=defs.schedules, sensors=defs.sensors,
                                 resources=resources)

@@ -82,8 +82,22 @@ def _model_versions(models_root: Path) -> dict[str, dict]:
         out[str(meta_path.parent.relative_to(models_root))] = {
             "owner": meta.get("owner"), "family": meta.get("family"),
             "version": meta.get("version"), "last_label_date": window.get("last_label_date"),
-            "last_trade_date": window.get("last_trade_date")}
+            "last_trade_date": window.get("last_trade_date"), "tuning": _tuning_note(meta)}
     return out
+
+
+def _tuning_note(meta: dict) -> str:
+    """How a LightGBM model got its hyper-parameters: its own studies, or refitted with those
+    tuned earlier (``retune_sessions``); empty for the baselines."""
+    records = meta.get("tuning") or []
+    if not records:
+        return ""
+    reused = [r for r in records if r.get("reused")]
+    if not reused:
+        return f"tuned ({len(records)} studies)"
+    dates = sorted(r["last_trade_date"] for r in reused)
+    return (f"{len(reused)} of {len(records)} fits reused hyper-parameters tuned on data to "
+            f"{dates[0]}..{dates[-1]}")
 
 
 class Replay:

@@ -145,7 +145,9 @@ class ModelSettings(dg.ConfigurableResource):
     """Training knobs a user may tune from the UI; unset ones keep TrainingConfig's defaults.
 
     optuna_storage: None (memory), ``journal:<path>`` or a database URL. cutoff: the last label
-    date (YYYY-MM-DD) the serving fit may use. Where traders train: the ``compute`` resource.
+    date (YYYY-MM-DD) the serving fit may use. retune_sessions: reuse the last tuned LightGBM
+    hyper-parameters until a fit's window has grown by more than this many sessions (None:
+    tune every fit; see TrainingConfig). Where traders train: the ``compute`` resource.
     postgres: the production database; Optuna studies go there unless optuna_storage is set.
     """
 
@@ -156,6 +158,7 @@ class ModelSettings(dg.ConfigurableResource):
     min_train_sessions: int | None = None
     optuna_storage: str | None = None
     cutoff: str | None = None
+    retune_sessions: int | None = None
     postgres: PostgresResource | None = None
 
     def training_config(self):

@@ -45,6 +45,12 @@ class TrainingConfig:
         5% quantile.
     optuna_storage: None (in memory), ``journal:<path>`` or a database URL.
     cutoff: last label_date the final (serving) fit may use; None means every complete label.
+    retune_sessions: None: every LightGBM fit (each walk-forward fold and the final fit) runs
+        its own Optuna study. N: a fit reuses the structure and boosting rounds of the newest
+        study stored with the owner's latest model of that family whose fit rows end at most N
+        sessions before this fit's and whose labels all end before this fit's do (so nothing
+        it learnt comes from after this fit's window); else it tunes afresh. A weekly retrain
+        then refits with the last tuned hyper-parameters and re-tunes every ~N sessions.
     """
 
     n_folds: int = 4
@@ -74,6 +80,7 @@ class TrainingConfig:
     seed: int = 7
     optuna_storage: str | None = None
     cutoff: dt.date | None = None
+    retune_sessions: int | None = None
 
     def __post_init__(self) -> None:
         if self.embargo_sessions < 1:
@@ -84,6 +91,8 @@ class TrainingConfig:
             raise ValueError("calib_frac must be in (0, 0.5)")
         if self.n_folds < 1 or self.inner_folds < 1:
             raise ValueError("n_folds and inner_folds must be >= 1")
+        if self.retune_sessions is not None and self.retune_sessions < 0:
+            raise ValueError("retune_sessions must be >= 0 (or None: tune every fit)")
 
     def as_json(self) -> dict:
         """JSON-safe dict of the config (stored in each model's metadata)."""

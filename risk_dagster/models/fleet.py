@@ -17,8 +17,8 @@ import pandas as pd
 
 from risk_dagster.core.lake import Lake
 from risk_dagster.models.compute import Pool, peak_rss_mb
-from risk_dagster.models.config import TrainingConfig
-from risk_dagster.models.storage import save_model
+from risk_dagster.models.config import POOLED, TrainingConfig
+from risk_dagster.models.storage import latest_meta, save_model
 from risk_dagster.models.training import train_candidates
 
 MODELS_DIR = "models"
@@ -57,12 +57,23 @@ def _summary(owner: str, result, paths: dict, seconds: float) -> dict:
             "paths": {fam: str(p) for fam, p in paths.items()}}
 
 
+def previous_tuning(data_dir: str, owner: str, cfg: TrainingConfig) -> dict:
+    """``train_candidates``' keyword for the tuning records of the owner's latest stored
+    LightGBM model, when ``cfg.retune_sessions`` lets fits reuse them (else no keyword)."""
+    if cfg.retune_sessions is None:
+        return {}
+    family = "pooled_lgbm" if owner == POOLED else "trader_lgbm"
+    meta = latest_meta(Path(data_dir) / MODELS_DIR, owner, family)
+    return {"previous_tuning": {family: meta["tuning"]}} if meta and meta.get("tuning") else {}
+
+
 def train_pooled(data_dir: str, cfg: TrainingConfig) -> dict:
     """Train and store the pooled model; its OOS predictions go to the lake."""
     started = time.perf_counter()
     lake = Lake(data_dir)
     features, labels = read_training_data(lake)
-    result = train_candidates(features, labels, None, cfg)
+    result = train_candidates(features, labels, None, cfg,
+                              **previous_tuning(data_dir, POOLED, cfg))
     paths = {fam: save_model(m, Path(data_dir) / MODELS_DIR) for fam, m in result.final_models.items()}
     lake.write_table(POOLED_PREDICTIONS, result.oos_predictions)
     return _summary("pooled", result, paths, time.perf_counter() - started)
@@ -88,7 +99,8 @@ def _train_group(data_dir: str, trader_ids: list[str], cfg: TrainingConfig) -> l
         started = time.perf_counter()
         try:
             result = train_candidates(features.iloc[feature_rows.get(tid, none)],
-                                      labels.iloc[label_rows.get(tid, none)], tid, cfg)
+                                      labels.iloc[label_rows.get(tid, none)], tid, cfg,
+                                      **previous_tuning(data_dir, tid, cfg))
         except Exception as exc:  # one trader's data must not stop the others' training
             out.append({"owner": tid, "error": f"{type(exc).__name__}: {exc}"})
             continue

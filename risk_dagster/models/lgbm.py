@@ -136,13 +136,17 @@ def subsample_rows(idx: np.ndarray, limit: int, seed: int) -> np.ndarray:
 def fit_lgbm(
     design: pd.DataFrame, fit_idx: np.ndarray, calib_idx: np.ndarray, features: list[str],
     cfg: TrainingConfig, *, family: str, owner: str, study_name: str, n_trials: int,
-    storage=None, trader_categories: list[str] | None = None,
+    storage=None, trader_categories: list[str] | None = None, tuned: dict | None = None,
 ) -> tuple[LgbmRiskModel, dict]:
     """Tune on the fit part, fit the three boosters on it, calibrate on the calibration slice.
 
     design: training rows with ``features`` (already normalised for the pooled model, plus
     ``trader_id``), ``trade_date``, ``label_date``, ``large_loss``, ``next_net_pnl`` (USD).
-    fit_idx / calib_idx: positional rows (from ``calibration_split``). Returns (model, info).
+    fit_idx / calib_idx: positional rows (from ``calibration_split``). tuned: a stored tuning
+    record (``info["tuning"]`` of an earlier fit, chosen by ``training.reusable_tuning``) whose
+    structure and rounds are used instead of a new study. Returns (model, info); info["tuning"]
+    is this fit's record: the study's structure and rounds, the last trade and label date of
+    the rows it was tuned on, and whether it was reused.
     """
     cat = [len(features)] if trader_categories is not None else []
     X = design[features].to_numpy(np.float64)
@@ -150,6 +154,46 @@ def fit_lgbm(
         X = np.column_stack([X, trader_codes(design["trader_id"], trader_categories)])
     y = design["large_loss"].to_numpy(np.int64)
     pnl = design["next_net_pnl"].to_numpy(np.float64)
+    if tuned is not None:
+        structure, rounds_by_kind = dict(tuned["structure"]), dict(tuned["rounds"])
+        record, trial_states = {**tuned, "reused": True}, {}
+        best_logloss = tuned.get("best_logloss")
+    else:
+        structure, rounds_by_kind, study = _tune(design, X, y, pnl, fit_idx, cat, cfg,
+                                                 family=family, owner=owner,
+                                                 study_name=study_name, n_trials=n_trials,
+                                                 storage=storage)
+        states = [t.state.name for t in study.trials]
+        trial_states = {s: states.count(s) for s in sorted(set(states))}
+        best_logloss = float(study.best_value)
+        fit_rows = design.iloc[fit_idx]
+        record = {"study": study_name, "structure": structure, "rounds": rounds_by_kind,
+                  "best_logloss": best_logloss, "reused": False,
+                  "last_trade_date": str(pd.Timestamp(fit_rows["trade_date"].max()).date()),
+                  "last_label_date": str(pd.Timestamp(fit_rows["label_date"].max()).date())}
+    targets = {"classifier": y, "regressor": pnl, "var05": pnl}
+    boosters = {
+        k: train_booster(lgb_params(k, structure, cfg.seed), X[fit_idx], targets[k][fit_idx],
+                         rounds_by_kind[k], cat)
+        for k in BOOSTER_FILES
+    }
+    platt = fit_platt(boosters["classifier"].predict(X[calib_idx], raw_score=True), y[calib_idx],
+                      cfg.min_calib_positives)
+    model = LgbmRiskModel(family, owner, list(features), boosters, platt, trader_categories,
+                          cfg.norm_min_periods)
+    info = {
+        "features": list(features), "structure": structure, "rounds": rounds_by_kind,
+        "best_logloss": best_logloss, "study": record["study"], "trials": trial_states,
+        "params": {k: lgb_params(k, structure, cfg.seed) for k in BOOSTER_FILES},
+        "tuning": record,
+    }
+    return model, info
+
+
+def _tune(design: pd.DataFrame, X: np.ndarray, y: np.ndarray, pnl: np.ndarray,
+          fit_idx: np.ndarray, cat: list[int], cfg: TrainingConfig, *, family: str, owner: str,
+          study_name: str, n_trials: int, storage) -> tuple[dict, dict, object]:
+    """The Optuna study on (a subsample of) the fit rows: (structure, rounds by booster, study)."""
     tune_idx = subsample_rows(fit_idx, cfg.max_tuning_rows, cfg.seed)
     sub = design.iloc[tune_idx]
     inner = walk_forward_splits(sub["trade_date"], sub["label_date"], cfg, n_folds=cfg.inner_folds,
@@ -163,22 +207,4 @@ def fit_lgbm(
                                      inner[-1], cat, cfg)
     r_var = rounds_by_early_stopping("var05", structure, X[tune_idx], pnl[tune_idx],
                                      inner[-1], cat, cfg)
-    rounds_by_kind = {"classifier": rounds, "regressor": r_reg, "var05": r_var}
-    targets = {"classifier": y, "regressor": pnl, "var05": pnl}
-    boosters = {
-        k: train_booster(lgb_params(k, structure, cfg.seed), X[fit_idx], targets[k][fit_idx],
-                         rounds_by_kind[k], cat)
-        for k in BOOSTER_FILES
-    }
-    platt = fit_platt(boosters["classifier"].predict(X[calib_idx], raw_score=True), y[calib_idx],
-                      cfg.min_calib_positives)
-    model = LgbmRiskModel(family, owner, list(features), boosters, platt, trader_categories,
-                          cfg.norm_min_periods)
-    states = [t.state.name for t in study.trials]
-    info = {
-        "features": list(features), "structure": structure, "rounds": rounds_by_kind,
-        "best_logloss": float(study.best_value), "study": study_name,
-        "trials": {s: states.count(s) for s in sorted(set(states))},
-        "params": {k: lgb_params(k, structure, cfg.seed) for k in BOOSTER_FILES},
-    }
-    return model, info
+    return structure, {"classifier": rounds, "regressor": r_reg, "var05": r_var}, study

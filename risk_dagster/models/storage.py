@@ -49,10 +49,14 @@ def _owner_dir(root: Path, owner: str) -> Path:
 
 
 def model_version(meta: dict) -> str:
-    """``<cutoff>-<hash>`` from the metadata's training window, fingerprint, config and code."""
+    """``<cutoff>-<hash>`` from the metadata's training window, fingerprint, config and code
+    (and the studies whose hyper-parameters it reused, if any)."""
     cutoff = meta["training_window"]["last_label_date"].replace("-", "")
-    key = json.dumps([meta.get("data_fingerprint"), meta.get("config"), code_version()],
-                     sort_keys=True, default=str)
+    parts = [meta.get("data_fingerprint"), meta.get("config"), code_version()]
+    reused = [r["study"] for r in meta.get("tuning") or [] if r.get("reused")]
+    if reused:  # the same rows refitted with another week's hyper-parameters: another model
+        parts.append(reused)
+    key = json.dumps(parts, sort_keys=True, default=str)
     return f"{cutoff}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
 
 
@@ -107,3 +111,11 @@ def list_versions(root: str | os.PathLike[str], owner: str, family: str) -> list
         return []
     return sorted(p.name for p in d.iterdir() if p.is_dir() and not p.name.startswith("."))
 
+
+
+def latest_meta(root: str | os.PathLike[str], owner: str, family: str) -> dict | None:
+    """meta.json of the owner's most recently written version of ``family`` (None if none)."""
+    d = _owner_dir(Path(root), owner) / family
+    metas = [json.loads((d / v / META_FILE).read_text()) for v in list_versions(root, owner, family)
+             if (d / v / META_FILE).exists()]
+    return max(metas, key=lambda m: m.get("created_at", "")) if metas else None

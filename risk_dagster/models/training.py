@@ -47,6 +47,32 @@ class _Run:
     columns: list[str]
     run_id: str
     storage: object
+    previous: dict = field(default_factory=dict)  # family -> earlier tuning records
+    sessions: np.ndarray | None = None  # the training frame's sessions (datetime64, sorted)
+
+
+def reusable_tuning(records: list[dict], fit: pd.DataFrame, sessions: np.ndarray,
+                    retune_sessions: int | None) -> dict | None:
+    """The newest of ``records`` (``info["tuning"]`` of earlier fits; a reused record keeps the
+    dates of the study it came from) that a fit on ``fit``'s rows may reuse: tuned on rows whose
+    labels all end no later than ``fit``'s, and whose last session is at most
+    ``retune_sessions`` sessions (counted on ``sessions``) before ``fit``'s last one. None: tune
+    afresh (always when ``retune_sessions`` is None)."""
+    if retune_sessions is None or not records or fit.empty:
+        return None
+    last_trade = np.datetime64(pd.Timestamp(fit["trade_date"].max()), "ns")
+    last_label = pd.Timestamp(fit["label_date"].max())
+    best = None
+    for rec in records:
+        tuned_to = np.datetime64(pd.Timestamp(rec["last_trade_date"]), "ns")
+        if pd.Timestamp(rec["last_label_date"]) > last_label or tuned_to > last_trade:
+            continue  # it learnt from labels this fit may not see
+        between = int(np.searchsorted(sessions, last_trade, "left")
+                      - np.searchsorted(sessions, tuned_to, "left"))
+        if between <= retune_sessions and (best is None or rec["last_trade_date"]
+                                           > best["last_trade_date"]):
+            best = rec
+    return best
 
 
 def _fit_pooled(train: pd.DataFrame, run: _Run, tag: str) -> tuple[dict, dict]:
@@ -62,7 +88,8 @@ def _fit_pooled(train: pd.DataFrame, run: _Run, tag: str) -> tuple[dict, dict]:
     model, info["pooled_lgbm"] = fit_lgbm(
         train, fit_idx, calib_idx, selected, cfg, family="pooled_lgbm", owner=POOLED,
         study_name=f"{run.run_id}.pooled_lgbm.{POOLED}.{tag}", n_trials=cfg.pooled_n_trials,
-        storage=run.storage, trader_categories=sorted(train["trader_id"].unique()))
+        storage=run.storage, trader_categories=sorted(train["trader_id"].unique()),
+        tuned=_reuse(run, "pooled_lgbm", train.iloc[fit_idx]))
     return {"pooled_lgbm": model}, info
 
 
@@ -91,8 +118,13 @@ def _fit_trader(train: pd.DataFrame, run: _Run, tag: str) -> tuple[dict, dict]:
         models["trader_lgbm"], info["trader_lgbm"] = fit_lgbm(
             train, fit_idx, calib_idx, selected, cfg, family="trader_lgbm", owner=run.owner,
             study_name=f"{run.run_id}.trader_lgbm.{run.owner}.{tag}", n_trials=cfg.n_trials,
-            storage=run.storage)
+            storage=run.storage, tuned=_reuse(run, "trader_lgbm", fit))
     return models, info
+
+
+def _reuse(run: _Run, family: str, fit: pd.DataFrame) -> dict | None:
+    return reusable_tuning(run.previous.get(family, []), fit, run.sessions,
+                           run.cfg.retune_sessions)
 
 
 def pooled_design(history: pd.DataFrame, columns: list[str], cfg: TrainingConfig) -> pd.DataFrame:
@@ -132,7 +164,7 @@ def _training_window(train: pd.DataFrame, cfg: TrainingConfig) -> dict:
 
 def train_candidates(
     features: pd.DataFrame, labels: pd.DataFrame, trader_id: str | None,
-    cfg: TrainingConfig = TrainingConfig(),
+    cfg: TrainingConfig = TrainingConfig(), previous_tuning: dict[str, list[dict]] | None = None,
 ) -> CandidateResult:
     """Walk-forward out-of-sample predictions and final serving models.
 
@@ -142,13 +174,17 @@ def train_candidates(
     ``logistic``, ``rules`` and (with enough history) ``trader_lgbm``. Families that lack data
     in a fold are absent from that fold's predictions. Runs single-threaded (LightGBM
     ``num_threads=1``, BLAS limited to 1 thread): parallelise over traders instead.
+    previous_tuning: LightGBM family -> tuning records of earlier fits (the ``tuning`` list of
+    the owner's latest stored model), reused as ``cfg.retune_sessions`` allows; each final
+    LightGBM model's meta lists its fits' records under ``tuning``.
     """
     with threadpool_limits(limits=1):
-        return _train_candidates(features, labels, trader_id, cfg)
+        return _train_candidates(features, labels, trader_id, cfg, previous_tuning or {})
 
 
 def _train_candidates(
     features: pd.DataFrame, labels: pd.DataFrame, trader_id: str | None, cfg: TrainingConfig,
+    previous_tuning: dict[str, list[dict]],
 ) -> CandidateResult:
     pooled = trader_id is None
     history = features if pooled else features[features["trader_id"] == trader_id]
@@ -157,7 +193,8 @@ def _train_candidates(
     columns = feature_columns(history)
     data = training_frame(pooled_design(history, columns, cfg) if pooled else history, labels)
     run = _Run(cfg, POOLED if pooled else trader_id, columns, fingerprint(data)[:12],
-               make_storage(cfg.optuna_storage))
+               make_storage(cfg.optuna_storage), previous_tuning,
+               np.unique(data["trade_date"].to_numpy("datetime64[ns]")))
     fit_fn = _fit_pooled if pooled else _fit_trader
 
     preds, details = [], []
@@ -189,4 +226,7 @@ def _train_candidates(
             "features": list(model.features), "fit": final_info.get(family, {}),
             "normalized_by_trader": pooled,
         }
+        if family in ("pooled_lgbm", "trader_lgbm"):  # every fit's study, tuned or reused
+            model.meta["tuning"] = [d[family]["tuning"] for d in details if family in d] + \
+                [final_info[family]["tuning"]]
     return CandidateResult(oos, final_models, cv, details)

@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from risk_dagster.models import PRED_COLUMNS, train_candidates
+from risk_dagster.models import PRED_COLUMNS, TrainingConfig, train_candidates
 from risk_dagster.models.frames import training_frame
+from risk_dagster.models.training import reusable_tuning
 
 
 def test_oos_predictions_follow_the_contract(trader_result, synthetic):
@@ -113,3 +114,53 @@ def test_a_trader_whose_positives_all_fall_in_the_calibration_slice_gets_rules_o
     assert labels.loc[mine, "large_loss"].sum() > 0
     res = train_candidates(features, labels, "T0002", fast_cfg)
     assert set(res.final_models) == {"rules"}
+
+
+def _record(trade: str, label: str, study: str) -> dict:
+    return {"study": study, "last_trade_date": trade, "last_label_date": label,
+            "structure": {"num_leaves": 7}, "rounds": {"classifier": 9}, "reused": False}
+
+
+def test_reusable_tuning_only_from_earlier_labels_and_within_the_retune_window():
+    sessions = pd.bdate_range("2024-01-01", "2024-03-29").to_numpy("datetime64[ns]")
+    fit = pd.DataFrame({"trade_date": pd.to_datetime(["2024-01-02", "2024-03-01"]),
+                        "label_date": pd.to_datetime(["2024-01-03", "2024-03-04"])})
+    old = _record("2024-01-31", "2024-02-01", "old")  # 21 weekdays before 03-01
+    recent = _record("2024-02-23", "2024-02-26", "recent")  # 5 weekdays before
+    later_labels = _record("2024-02-28", "2024-03-05", "saw 03-05")  # labels past the fit's
+    later_rows = _record("2024-03-04", "2024-03-04", "rows past")
+    records = [old, recent, later_labels, later_rows]
+    assert reusable_tuning(records, fit, sessions, 25)["study"] == "recent"  # the newest
+    assert reusable_tuning([old, later_labels, later_rows], fit, sessions, 25)["study"] == "old"
+    assert reusable_tuning([old, later_labels], fit, sessions, 20) is None  # too old: retune
+    assert reusable_tuning(records, fit, sessions, None) is None  # the default: always tune
+
+
+def test_a_refit_a_week_later_reuses_the_tuned_hyper_parameters(synthetic):
+    features, labels = synthetic
+    cfg = TrainingConfig(n_folds=2, n_trials=2, max_rounds=60, early_stopping_rounds=10,
+                         min_trader_rows=150, min_trader_positives=15, seed=11,
+                         retune_sessions=10)
+    days = sorted(features["trade_date"].unique())
+    week1 = features[features["trade_date"] <= days[-8]]
+    first = train_candidates(week1, labels, "T0001", cfg)
+    tuned = first.final_models["trader_lgbm"].meta["tuning"]
+    # fold 0 is too short for a trader LightGBM: fold 1's study and the final fit's
+    assert [r["study"].split(".")[-1] for r in tuned] == ["fold1", "final"]
+    assert not any(r["reused"] for r in tuned)
+    second = train_candidates(features[features["trader_id"] == "T0001"], labels, "T0001", cfg,
+                              previous_tuning={"trader_lgbm": tuned})
+    model = second.final_models["trader_lgbm"]
+    final = model.meta["fit"]
+    assert final["tuning"]["reused"] and final["trials"] == {}  # no study: a refit
+    assert final["tuning"]["study"] == tuned[-1]["study"]  # the newest that may be reused
+    assert final["structure"] == tuned[-1]["structure"] and \
+        final["rounds"] == tuned[-1]["rounds"]
+    # nothing reused had seen labels after the rows it is reused for
+    assert final["tuning"]["last_label_date"] <= model.meta["training_window"]["last_label_date"]
+    # the same rows tuned afresh (the default) give their own study
+    fresh = train_candidates(features[features["trader_id"] == "T0001"], labels, "T0001",
+                             dataclasses.replace(cfg, retune_sessions=None),
+                             previous_tuning={"trader_lgbm": tuned})
+    assert not fresh.final_models["trader_lgbm"].meta["fit"]["tuning"]["reused"]
+    assert fresh.final_models["trader_lgbm"].meta["fit"]["trials"]
