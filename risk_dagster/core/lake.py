@@ -45,11 +45,34 @@ class PartitionCache:
         self.max_bytes = max_bytes
         self.nbytes = 0
         self._tables: OrderedDict[str, tuple[tuple, pa.Table]] = OrderedDict()
+        self._concats: dict[tuple, pa.Table] = {}  # files (and their signatures) -> concat
         self._lock = threading.Lock()
 
-    def read(self, path: Path) -> pa.Table:
+    @staticmethod
+    def _signature(path: Path) -> tuple:
         st = os.stat(path)
-        key, sig = str(path), (st.st_ino, st.st_mtime_ns, st.st_size)
+        return st.st_ino, st.st_mtime_ns, st.st_size
+
+    def read_many(self, paths: list[Path]) -> pa.Table:
+        """The files' tables concatenated (columns by name, as ``Lake.read``). The last few
+        concatenations are kept while none of their files changed: concatenating hundreds of
+        wide tables costs more than looking them up (it shares their buffers: no copy)."""
+        if len(paths) == 1:
+            return self.read(paths[0])
+        key = tuple((str(p), self._signature(p)) for p in paths)
+        with self._lock:
+            hit = self._concats.get(key)
+        if hit is not None:
+            return hit
+        table = pa.concat_tables([self.read(p) for p in paths], promote_options="default")
+        with self._lock:
+            self._concats[key] = table
+            while len(self._concats) > _CONCATS_KEPT:
+                self._concats.pop(next(iter(self._concats)))
+        return table
+
+    def read(self, path: Path) -> pa.Table:
+        key, sig = str(path), self._signature(path)
         with self._lock:
             hit = self._tables.get(key)
             if hit is not None and hit[0] == sig:
@@ -70,6 +93,7 @@ class PartitionCache:
 
 
 _cache: PartitionCache | None = None
+_CONCATS_KEPT = 16
 
 
 @contextmanager
@@ -85,11 +109,12 @@ def partition_cache(max_bytes: int = 1 << 30) -> Iterator[PartitionCache]:
         _cache = previous
 
 
-def read_parquet_file(path: Path) -> pa.Table:
-    """One Parquet file, through the process's partition cache when one is on."""
+def read_parquet_files(paths: list[Path]) -> pa.Table:
+    """Parquet files as one table (columns by name), through the partition cache when on."""
     cache = _cache
-    return cache.read(path) if cache is not None else pq.read_table(path)
-
+    if cache is not None:
+        return cache.read_many(paths)
+    return pa.concat_tables([pq.read_table(p) for p in paths], promote_options="default")
 
 
 # Per-row identifiers: a Parquet dictionary of them is built, then dropped as too large.
@@ -224,7 +249,7 @@ class Lake:
         paths = [p for p in paths if p.exists()]
         if not paths:
             raise FileNotFoundError(f"no partitions of {asset!r} for {dim} keys {keys!r}")
-        return pa.concat_tables([read_parquet_file(p) for p in paths], promote_options="default")
+        return read_parquet_files(paths)
 
     def read_df(self, asset: str, dim: str, keys: Iterable[str] | None = None) -> pd.DataFrame:
         return self.read(asset, dim, keys).to_pandas()
@@ -245,8 +270,7 @@ class Lake:
             if not files:
                 continue
             if _cache is not None:  # the cached tables, as one in-memory table
-                con.register(name, pa.concat_tables([read_parquet_file(f) for f in files],
-                                                    promote_options="default"))
+                con.register(name, read_parquet_files(files))
             else:  # The relation API takes the glob as a value, not as SQL text.
                 con.read_parquet(self.glob(name), union_by_name=True).create_view(name)
         return con
