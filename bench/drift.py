@@ -78,6 +78,9 @@ def _args() -> argparse.Namespace:
     p.add_argument("--shift-windows", default=None, help="shift-test window lengths, comma list "
                    "(default: MonitoringConfig's; empty: no shift test)")
     p.add_argument("--alpha", type=float, default=None, help="BH level (default: MonitoringConfig's)")
+    p.add_argument("--ks-min-distinct", type=int, default=None, help="features with fewer "
+                   "distinct reference values are not KS-tested (default: MonitoringConfig's; "
+                   "0: every feature)")
     p.add_argument("--warmup-rows", type=int, default=None,
                    help="first rows of a trader kept out of its reference (default: MonitoringConfig's)")
     return p.parse_args()
@@ -108,6 +111,8 @@ def _monitoring(a: argparse.Namespace) -> MonitoringConfig:
         over["shift_windows"] = _windows(a.shift_windows)
     if a.alpha is not None:
         over["alpha"] = a.alpha
+    if a.ks_min_distinct is not None:
+        over["ks_min_distinct"] = a.ks_min_distinct
     if a.warmup_rows is not None:
         over["warmup_rows"] = a.warmup_rows
     return MonitoringConfig(**over)

@@ -37,6 +37,12 @@ class MonitoringConfig:
         shift test (``behaviour.py``).
     min_current_rows / min_reference_rows: fewer non-NaN values than this in a window -> that
         column is not tested at that scale.
+    ks_min_distinct: a feature with fewer distinct values than this in the reference (a count
+        over a few sessions such as ``large_losses_5d``, a streak, a flag) is not KS-tested: a
+        20-row window of a rolling count is a handful of tied values whose run structure the
+        pseudo-window calibration does not capture, and most stationary false alarms of
+        bench/drift.py named the KS test of ``large_losses_5d`` (6.0% of trader-weeks with
+        it, see the README). 0 tests every feature.
     alpha: false-discovery level of the Benjamini-Hochberg correction across every (column,
         window) test of one check; ``correction`` = ``bh`` or ``bonferroni``.
     calibration_step / calibration_gap: pseudo-windows of the reference start every ``step``
@@ -62,6 +68,7 @@ class MonitoringConfig:
     shift_windows: tuple[int, ...] = (5,)
     min_current_rows: int = 5
     min_reference_rows: int = 60
+    ks_min_distinct: int = 11
     alpha: float = 0.0005
     correction: str = "bh"
     calibration_step: int = 5

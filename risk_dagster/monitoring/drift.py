@@ -4,7 +4,8 @@ Each check of one trader runs two kinds of test, and one Benjamini-Hochberg corr
 of them (an alarm: smallest corrected p-value <= ``alpha``):
 - **KS** (Evidently's ``DataDriftPreset``, or the same p-values through SciPy) of the champion's
   own-behaviour features and its prediction ``p_large_loss``, last 20 rows vs the reference: the
-  "model inputs moved" view, with an HTML report for people.
+  "model inputs moved" view, with an HTML report for people. Features with few distinct values
+  (counts, streaks, flags: ``MonitoringConfig.ks_min_distinct``) are left out.
 - **Behaviour shift** (``behaviour.py``) of the activity-and-size fingerprint over the last 5
   rows: the fast "the trader changed" view.
 
@@ -170,6 +171,11 @@ def tested_columns(reference, current, features: list[str],
     missing = [c for c in cols if c not in reference or c not in current]
     if missing:
         raise KeyError(f"features missing from the frames: {missing}")
+    if cfg.ks_min_distinct > 1 and cols:  # counts and flags: not for KS (see config)
+        values = np.asarray(numeric_matrix(reference, cols) if isinstance(reference, pd.DataFrame)
+                            else reference.matrix(cols), dtype=float)
+        cols = [c for j, c in enumerate(cols)
+                if len(np.unique(values[np.isfinite(values[:, j]), j])) >= cfg.ks_min_distinct]
     if cfg.test_predictions and PREDICTION in reference and PREDICTION in current:
         cols.append(PREDICTION)
     return cols

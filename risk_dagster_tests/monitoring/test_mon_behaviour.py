@@ -126,9 +126,14 @@ def test_days_off_are_skipped_and_short_columns_are_not_tested():
 def test_drift_scores_combines_the_shift_test_with_ks(shift, drifted):
     frame = _trader(change_at=250, size_shift=shift)
     ref, cur = _split(frame)
-    cfg = MonitoringConfig(shift_features=("avg_order_notional_d0",))
+    # KS of a count is off by default (ks_min_distinct); on here, to combine both kinds
+    cfg = MonitoringConfig(shift_features=("avg_order_notional_d0",), ks_min_distinct=0)
     res = drift_scores(ref, cur.head(20), ["large_losses_5d"], cfg, engine="scipy")
     assert set(res.table["test"]) == {"ks", "shift"}
+    default = drift_scores(ref, cur.head(20), ["large_losses_5d"],
+                           MonitoringConfig(shift_features=("avg_order_notional_d0",)),
+                           engine="scipy")
+    assert set(default.table["test"]) == {"shift"} and default.drifted is drifted
     assert res.drifted is drifted
     if drifted:
         assert res.drifted_features == ["avg_order_notional_d0"]

@@ -149,3 +149,17 @@ def test_after_a_drift_retraining_the_reference_restarts():
     assert not drift_scores(ref, cur, ["f000"], CFG, engine="scipy").drifted
     old_self = reference_window(frame, later, CFG)  # without the restart: old behaviour inside
     assert old_self["trade_date"].min() < change
+
+
+def test_counts_with_few_distinct_values_are_not_ks_tested():
+    """A rolling count (here 0..3) is left out of the KS tests, a continuous feature is not;
+    with ks_min_distinct=0 both are tested."""
+    rng = np.random.default_rng(2)
+    ref = pd.DataFrame({"count": rng.integers(0, 4, 250).astype(float),
+                        "level": rng.normal(size=250)})
+    cur = pd.DataFrame({"count": np.full(20, 3.0), "level": rng.normal(size=20)})
+    res = drift_scores(ref, cur, ["count", "level"], CFG, engine="scipy")
+    assert set(res.table["column"]) == {"level"}
+    every = drift_scores(ref, cur, ["count", "level"], MonitoringConfig(
+        current_windows=(5, 20), ks_min_distinct=0), engine="scipy")
+    assert set(every.table["column"]) == {"count", "level"} and every.drifted

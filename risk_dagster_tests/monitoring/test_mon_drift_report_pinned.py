@@ -6,8 +6,10 @@ two of them changing behaviour after the champions' cutoff, with champions of ev
 champion, a champion whose folder is missing, a reference cut short by a drift retraining and
 a champion trained past the first checked date. Three dates are checked with one
 ``DriftCache``, as the asset does for a range. The expected values (``data/drift_report_pinned.json``)
-were written by the code before the drift report was vectorised; a speed-up must keep them
-(floats to 1e-9 relative).
+were written by the code before the drift report was vectorised, which kept them (floats to 1e-9
+relative); they were written again when counts stopped being KS-tested
+(``MonitoringConfig.ks_min_distinct``): the same alarms and retrain decisions, other drift scores,
+q-values and drift shares (fewer tests in each Benjamini-Hochberg family).
 
 Regenerate only when a change of results is intended and said:
 ``PYTHONPATH=$PWD python -m risk_dagster_tests.monitoring.test_mon_drift_report_pinned``.
