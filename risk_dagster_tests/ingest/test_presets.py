@@ -3,6 +3,7 @@ columns; the MES round trips must give $62.50 gross on the 2025-01-23 session.""
 
 from __future__ import annotations
 
+from pathlib import Path
 
 import dagster as dg
 import numpy as np
@@ -72,6 +73,17 @@ def test_signed_quantity_must_agree_with_the_side(write):
     assert info.value.row == 3 and info.value.column == "Quantity"
 
 
+def _store_landed(data_dir: Path, day: str) -> dg.ExecuteInProcessResult:
+    """raw_trades of ``day`` from the landing zone of ``data_dir`` (the run must succeed)."""
+    resources = {"lake": LakeResource(data_dir=str(data_dir)),
+                 "source": TradeSource(kind="landing", data_dir=str(data_dir))}
+    with dg.instance_for_test() as instance:
+        run = dg.materialize([raw_trades], instance=instance, resources=resources,
+                             tags={RANGE_START_TAG: day, RANGE_END_TAG: day})
+    assert run.success
+    return run
+
+
 def test_tradovate_file_stores_62_50_gross_on_the_session(tmp_path):
     """End to end: inbox -> landing -> raw_trades; the stored raw_totals say $62.50."""
     inbox = tmp_path / INBOX / "tradovate"
@@ -81,13 +93,8 @@ def test_tradovate_file_stores_62_50_gross_on_the_session(tmp_path):
     assert result.status != "rejected", result.error
     assert list(result.dates) == [MES_DATE.isoformat()]
     day = MES_DATE.isoformat()
-    resources = {"lake": LakeResource(data_dir=str(tmp_path)),
-                 "source": TradeSource(kind="landing", data_dir=str(tmp_path))}
-    with dg.instance_for_test() as instance:
-        run = dg.materialize([raw_trades], instance=instance, resources=resources,
-                             tags={RANGE_START_TAG: day, RANGE_END_TAG: day})
-        assert run.success
-        assert all(c.passed for c in run.get_asset_check_evaluations())
+    run = _store_landed(tmp_path, day)
+    assert all(c.passed for c in run.get_asset_check_evaluations())
     lake = Lake(tmp_path)
     totals = lake.read_df("raw_totals", "date", [day])
     assert totals["gross_pnl"].tolist() == [pytest.approx(MES_GROSS)]
@@ -167,12 +174,7 @@ def test_a_firm_mixes_equity_futures_and_crypto_accounts(tmp_path):
     weekend.write_text(files["hyperliquid"][1].replace("23-01-2025", "25-01-2025"))
     refused = process_inbox_file(weekend, "hyperliquid", tmp_path, calendar="XNYS")
     assert refused.status == "rejected" and "2025-01-25" in refused.error
-    resources = {"lake": LakeResource(data_dir=str(tmp_path)),
-                 "source": TradeSource(kind="landing", data_dir=str(tmp_path))}
-    with dg.instance_for_test() as instance:
-        run = dg.materialize([raw_trades], instance=instance, resources=resources,
-                             tags={RANGE_START_TAG: day, RANGE_END_TAG: day})
-        assert run.success
+    _store_landed(tmp_path, day)
     fills = Lake(tmp_path).read_df("raw_fills", "date", [day])
     by_trader = fills.groupby("trader_id").agg(n=("fill_id", "size"),
                                                cls=("asset_class", "first"),
