@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from risk_dagster.core.calendar import sessions
 from risk_dagster.core.lake import Lake
@@ -30,23 +31,34 @@ def write_dates(lake: Lake, asset: str, frame: pd.DataFrame, dates: list[dt.date
     writing each date's sub-frame cost more than the features themselves at thousands of
     traders. A date's file holds what it did before, except that an object column with only
     nulls on that date keeps the type the column has over the whole frame."""
-    table = pa.Table.from_pandas(frame, preserve_index=False) if len(frame) else None
     empty = frame.iloc[0:0]
     slices: dict[dt.date, pa.Table] = {}
-    if table is not None:
-        days = table["trade_date"].to_numpy(zero_copy_only=False).astype("datetime64[D]")
-        order = np.argsort(days, kind="stable")
-        if not (order == np.arange(len(order))).all():
-            table, days = table.take(order), days[order]
-        keys = np.array(dates, dtype="datetime64[D]")
-        lo, hi = np.searchsorted(days, keys, "left"), np.searchsorted(days, keys, "right")
-        slices = {d: table.slice(int(a), int(b - a)) for d, a, b in zip(dates, lo, hi, strict=True)
-                  if b > a}
+    if len(frame):
+        table = sort_by_date(pa.Table.from_pandas(frame, preserve_index=False))
+        slices = {d: part for d, part in split_by_date(table, dates).items() if part.num_rows}
     with lake.staged() as stage, ThreadPoolExecutor(WRITE_THREADS) as pool:
         futures = [pool.submit(stage.write, asset, "date", day.isoformat(), slices.get(day, empty))
                    for day in dates]
         for future in futures:
             future.result()
+
+
+def sort_by_date(table: pa.Table) -> pa.Table:
+    """``table`` ordered by trade_date (stable: the source's order within a date is kept), which
+    ``split_by_date`` needs; sources usually deliver it so, and then nothing is copied."""
+    days = table["trade_date"].to_numpy(zero_copy_only=False).astype("datetime64[D]")
+    if len(days) < 2 or bool((days[1:] >= days[:-1]).all()):
+        return table
+    return table.take(pc.sort_indices(table, [("trade_date", "ascending")]))
+
+
+def split_by_date(table: pa.Table, dates: list[dt.date]) -> dict[dt.date, pa.Table]:
+    """One slice per date of a table sorted by ``trade_date`` (dates without rows get empty ones)."""
+    days = table["trade_date"].to_numpy(zero_copy_only=False).astype("datetime64[D]")
+    keys = np.array(dates, dtype="datetime64[D]")
+    lo = np.searchsorted(days, keys, side="left")
+    hi = np.searchsorted(days, keys, side="right")
+    return {d: table.slice(int(a), int(b - a)) for d, a, b in zip(dates, lo, hi, strict=True)}
 
 
 def _query(lake: Lake, view: str, sql: str, params: list) -> pd.DataFrame:

@@ -45,6 +45,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from risk_dagster.core.calendar import calendar_timezone
 from risk_dagster.core.lake import fast_write_options, write_parquet_atomic
 from risk_dagster.core.schemas import FILLS, TOTALS
 from risk_dagster.ingest.errors import IngestError
@@ -324,8 +325,6 @@ def _land_streamed(path: Path, source: str, spec: str, data_dir: Path, *, calend
     whole, which words the refusal exactly). Nothing is landed unless every check passed."""
     from risk_dagster.ingest.dispatch import block_converter
     from risk_dagster.ingest.stream import Unstreamable, stage_blocks
-
-    from risk_dagster.core.calendar import calendar_timezone
 
     try:
         converter = block_converter(path, spec, calendar=calendar, account=account,

@@ -11,19 +11,20 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 
 import duckdb
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from risk_dagster.core.calendar import sessions
 from risk_dagster.core.lake import Lake
+from risk_dagster.core.prefetch import prefetched
 from risk_dagster.core.schemas import FILLS, GROUND_TRUTH, TOTALS, TableSchema
+from risk_dagster.core.tables import sort_by_date, split_by_date
 from risk_dagster.ingest.partition_checks import (
     CheckOutcome,
     blocking_failures,
@@ -145,40 +146,6 @@ def opening_ledger(lake: Lake, first: dt.date, lookback_days: int = CARRY_LOOKBA
     if history is not None:
         ledger.defer(history)
     return ledger, not any(k < lo for k in fill_keys)
-
-
-def sort_by_date(table: pa.Table) -> pa.Table:
-    """``table`` ordered by trade_date (stable: the source's order within a date is kept), which
-    ``split_by_date`` needs; sources usually deliver it so, and then nothing is copied."""
-    days = table["trade_date"].to_numpy(zero_copy_only=False).astype("datetime64[D]")
-    if len(days) < 2 or bool((days[1:] >= days[:-1]).all()):
-        return table
-    return table.take(pc.sort_indices(table, [("trade_date", "ascending")]))
-
-
-def split_by_date(table: pa.Table, dates: list[dt.date]) -> dict[dt.date, pa.Table]:
-    """One slice per date of a table sorted by ``trade_date`` (dates without rows get empty ones)."""
-    days = table["trade_date"].to_numpy(zero_copy_only=False).astype("datetime64[D]")
-    keys = np.array(dates, dtype="datetime64[D]")
-    lo = np.searchsorted(days, keys, side="left")
-    hi = np.searchsorted(days, keys, side="right")
-    return {d: table.slice(int(a), int(b - a)) for d, a, b in zip(dates, lo, hi, strict=True)}
-
-
-_END = object()
-
-
-def prefetched(batches: Iterable) -> Iterator:
-    """The items of ``batches`` in order, the next one fetched on a background thread while the
-    caller works on the current one: reading a chunk of landed Parquet (or waiting on an API)
-    then overlaps with checking the previous chunk, whose FIFO matching holds the GIL while
-    Arrow's reads release it. At most one item is fetched ahead."""
-    items = iter(batches)
-    with ThreadPoolExecutor(1) as pool:
-        ahead = pool.submit(next, items, _END)
-        while (item := ahead.result()) is not _END:
-            ahead = pool.submit(next, items, _END)
-            yield item
 
 
 class BlockingCheckFailure(Exception):

@@ -29,6 +29,7 @@ import io
 import itertools
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +39,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from risk_dagster.core.lake import fast_write_options
+from risk_dagster.core.prefetch import prefetched
 from risk_dagster.ingest.errors import IngestError
 from risk_dagster.ingest.reader import (DELIMITERS, RawTable, _refuse_binary, normalize_header,
                                         sniff_delimiter)
@@ -215,10 +217,10 @@ def stage_blocks(path: Path, convert: Callable[[RawTable], tuple[pa.Table, np.nd
     rows, warnings, k = 0, [], 0
     # Parquet encoding and CSV parsing release the GIL: the next block is read while this one
     # is converted, and parts are written beside
-    with ThreadPoolExecutor(2) as pool, ThreadPoolExecutor(1) as reader:
+    with ThreadPoolExecutor(2) as pool, closing(prefetched(blocks, warm)) as read_ahead:
         writes: list = []
         try:
-            for raw in _prefetched(blocks, reader, warm):
+            for raw in read_ahead:  # at most two blocks in memory
                 table, lines = convert(raw)
                 if check is not None:
                     check(table, lines)
@@ -246,22 +248,6 @@ def stage_blocks(path: Path, convert: Callable[[RawTable], tuple[pa.Table, np.nd
         raise Unstreamable("no data rows")
     return {"parts": parts, "rows": rows, "warnings": merge_block_warnings(warnings),
             "blocks": k, "batch_id": blocks.batch_id}
-
-
-def _prefetched(blocks: BlockReader, pool: ThreadPoolExecutor,
-                warm: Callable[[], object] | None = None) -> Iterator[RawTable]:
-    """The blocks, the next one read and parsed (GIL released) while the caller converts this
-    one (or, for the first, runs ``warm``): at most two blocks in memory."""
-    it = iter(blocks)
-    nxt = pool.submit(next, it, None)
-    if warm is not None:
-        warm()
-    while True:
-        raw = nxt.result()
-        if raw is None:
-            return
-        nxt = pool.submit(next, it, None)
-        yield raw
 
 
 def _raise_first(futures: list, *, keep: int = 0) -> None:

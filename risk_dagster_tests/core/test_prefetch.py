@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from risk_dagster.ingest.raw_partitions import prefetched
+from risk_dagster.core.prefetch import prefetched
 
 
 def _source(n: int, produced: list[int], fail_at: int | None = None):
@@ -49,3 +49,11 @@ def test_a_failing_read_raises_after_the_chunks_before_it():
         for item in prefetched(_source(5, [], fail_at=2)):
             seen.append(item)
     assert seen == [0, 1]
+
+
+def test_warm_runs_once_before_the_first_item_is_given():
+    calls: list[str] = []
+    items = prefetched(iter([1, 2]), warm=lambda: calls.append("warm"))
+    assert calls == []  # nothing starts before the first item is asked for
+    assert next(items) == 1 and calls == ["warm"]
+    assert list(items) == [2] and calls == ["warm"]
