@@ -3,6 +3,7 @@
 
 import multiprocessing as mp
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -46,6 +47,34 @@ def test_settings_pick_the_profile(monkeypatch, tmp_path):
     assert not [p.name for p in home.iterdir() if p.name.startswith(".dagster.yaml.")]
     with pytest.raises(ValueError, match="RISK_INSTANCE='sqlite'"):
         prepare_dagster_home(Settings(data_dir=tmp_path, instance="sqlite"))
+
+
+def test_a_wal_file_stays_open_between_dagster_style_writes(tmp_path):
+    """Dagster's pattern (an engine per write, NullPool): the kept connection stops each close
+    from checkpointing and deleting the write-ahead log; every row is there after it closes."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    from risk_dagster.instance import close_kept_connections, use_sqlite_wal_normal_sync
+
+    use_sqlite_wal_normal_sync()
+    db = tmp_path / "events.db"
+
+    def write(sql: str) -> None:
+        engine = create_engine(f"sqlite:///{db}", poolclass=NullPool)
+        with engine.connect() as conn, conn.begin():
+            conn.execute(text(sql))
+        engine.dispose()
+
+    write("PRAGMA journal_mode=WAL")
+    write("CREATE TABLE t (x INTEGER)")
+    for i in range(5):
+        write(f"INSERT INTO t VALUES ({i})")
+        assert (tmp_path / "events.db-wal").exists()  # not deleted by the writer's close
+    close_kept_connections()
+    assert not (tmp_path / "events.db-wal").exists()  # the last close checkpointed it
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*), sum(x) FROM t").fetchone() == (5, 10)
 
 
 def test_dagster_home_defaults_to_the_data_directory(monkeypatch, tmp_path):
