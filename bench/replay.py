@@ -46,6 +46,10 @@ def _args() -> argparse.Namespace:
     p.add_argument("--retune-sessions", type=int, default=None,
                    help="reuse the last tuned LightGBM hyper-parameters until a fit's window grew "
                    "by more than this many sessions (default: tune every fit)")
+    p.add_argument("--mornings", type=int, default=None,
+                   help="stop after this many mornings (the history and first training first if "
+                   "not done); run again with the same arguments to go on (no report until the "
+                   "last morning)")
     p.add_argument("--drift-traders", type=int, default=500)
     p.add_argument("--drift-only", action="store_true",
                    help="only time drift_report on the last morning of the replay already in "
@@ -131,7 +135,7 @@ def main() -> None:
     from risk_dagster.core.settings import Settings
     from risk_dagster.defs.build import build_defs
     from risk_dagster.defs.resources import ModelSettings
-    from risk_dagster.pipeline import prepare_dagster_home
+    from risk_dagster.instance import open_instance, prepare_dagster_home
     from risk_dagster.replay.progress import ReplayProgress
     from risk_dagster.replay_runner import run_replay
 
@@ -153,24 +157,31 @@ def main() -> None:
     if a.drift_only:
         _print_drift(root, a.drift_traders)
         return
+    seen = (len(json.loads(ReplayProgress.path(root).read_text())["events"])
+            if ReplayProgress.path(root).exists() else 0)
     started = time.perf_counter()
-    with dg.DagsterInstance.get() as instance:
-        code = run_replay(settings, bench_defs, instance, first, last)
+    # as `risk-dagster replay` opens it (risk_dagster.instance: SQLite synchronous=NORMAL, files
+    # kept open; before, the bench's instance synced every commit in full)
+    with open_instance(settings) as instance:
+        code = run_replay(settings, bench_defs, instance, first, last, stop_after=a.mornings)
     wall = time.perf_counter() - started
-    progress = json.loads(ReplayProgress.path(root).read_text())
-    per_job: dict[str, list[float]] = defaultdict(list)
-    for e in progress["events"]:
-        if e["kind"] == "run":
-            per_job[e["job"]].append(e["seconds"])
-    mornings = sum(e["kind"] == "morning" for e in progress["events"])
+    events = json.loads(ReplayProgress.path(root).read_text())["events"]
+    mornings = sum(e["kind"] == "morning" for e in events)
     print(f"\nreplay {a.first}..{a.last}, {a.traders} traders, history from {a.start}: "
-          f"{wall:,.0f} s this invocation (exit {code}), {mornings} mornings")
-    for job, secs in sorted(per_job.items()):
-        print(f"  {job:<22} runs {len(secs):4d}  total {sum(secs):8.1f} s  "
-              f"mean {sum(secs) / len(secs):6.1f} s")
-    print(f"  all runs (every invocation): {sum(map(sum, per_job.values())):,.0f} s")
+          f"{wall:,.0f} s this invocation (exit {code}), {mornings} mornings in all, "
+          f"{sum(e['kind'] == 'morning' for e in events[seen:])} now")
+    for title, part in (("this invocation", events[seen:]), ("every invocation", events)):
+        per_job: dict[str, list[float]] = defaultdict(list)
+        for e in part:
+            if e["kind"] == "run":
+                per_job[e["job"]].append(e["seconds"])
+        print(f"  runs, {title}: {sum(map(sum, per_job.values())):,.0f} s")
+        for job, secs in sorted(per_job.items()):
+            print(f"    {job:<22} runs {len(secs):4d}  total {sum(secs):8.1f} s  "
+                  f"mean {sum(secs) / len(secs):6.1f} s  max {max(secs):6.1f} s")
     print(f"peak RSS after the replay {_rss_mb():,.0f} MB")
-    _print_drift(root, a.drift_traders)
+    if a.mornings is None:
+        _print_drift(root, a.drift_traders)
 
 
 def _print_drift(root: Path, n_traders: int) -> None:
