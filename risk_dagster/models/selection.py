@@ -4,9 +4,17 @@ Methods: LightGBM gain of a small default classifier, univariate AUC distance fr
 large-loss label, and |Spearman correlation| with next-day P&L. Features are then taken in
 combined-rank order, skipping any whose |Spearman correlation| with an already kept feature
 exceeds ``corr_threshold`` (correlation pruning), up to ``max_features``.
+
+The rankings work on one float matrix, column by column in NumPy (average ranks with the
+missing values kept missing, as ``DataFrame.rank`` gives them; each |Spearman| through
+``np.corrcoef`` on the pairwise complete rows, as ``Series.corr`` computes it): the same values
+as the pandas formulation they replaced (a training's ~170 selections spent ~40% of their time
+in pandas' per-column ``nunique``, ``fillna``, ``rank`` and ``corrwith``).
 """
 
 from __future__ import annotations
+
+import warnings
 
 import lightgbm as lgb
 import numpy as np
@@ -15,38 +23,73 @@ import pandas as pd
 from risk_dagster.models.config import TrainingConfig
 
 
-def _usable(X: pd.DataFrame) -> list[str]:
-    """Columns with at least two distinct non-missing values."""
-    return [c for c in X.columns if X[c].nunique(dropna=True) > 1]
+def _usable(M: np.ndarray) -> np.ndarray:
+    """Positions of the columns of ``M`` with at least two distinct non-missing values."""
+    lo, hi = np.fmin.reduce(M, axis=0), np.fmax.reduce(M, axis=0)  # NaN only if all missing
+    return np.flatnonzero(hi > lo)
 
 
-def gain_ranking(X: pd.DataFrame, y: np.ndarray, seed: int) -> pd.Series:
-    """Total split gain per feature of a small, fixed LightGBM classifier."""
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """Average ranks (1-based) of a column's non-missing values; missing stays NaN."""
+    order = np.argsort(values, kind="mergesort")  # NaN last
+    n_valid = int(np.count_nonzero(~np.isnan(values)))
+    ordered = values[order[:n_valid]]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])  # tie groups
+    ends = np.r_[starts[1:], n_valid]
+    out = np.full(len(values), np.nan)
+    out[order[:n_valid]] = np.repeat((starts + ends + 1) / 2.0, ends - starts)
+    return out
+
+
+def _column_ranks(M: np.ndarray) -> np.ndarray:
+    """``_ranks`` of every column of ``M`` (Fortran order: columns contiguous)."""
+    out = np.empty(M.shape, order="F")
+    for j in range(M.shape[1]):
+        out[:, j] = _ranks(M[:, j])
+    return out
+
+
+def gain_ranking(M: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:
+    """Total split gain per column of a small, fixed LightGBM classifier."""
     params = {
         "objective": "binary", "learning_rate": 0.1, "num_leaves": 15, "min_data_in_leaf": 20,
         "feature_fraction": 0.8, "verbosity": -1, "num_threads": 1, "deterministic": True,
         "force_row_wise": True, "seed": seed,
     }
-    booster = lgb.train(params, lgb.Dataset(X.to_numpy(np.float64), label=y), num_boost_round=60)
-    return pd.Series(booster.feature_importance("gain"), index=X.columns)
+    booster = lgb.train(params, lgb.Dataset(M, label=y), num_boost_round=60)
+    return booster.feature_importance("gain")
 
 
-def auc_ranking(X: pd.DataFrame, y: np.ndarray) -> pd.Series:
-    """|AUC - 0.5| of each feature alone (missing values set to the median), 0 if one class."""
+def auc_ranking(M: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """|AUC - 0.5| of each column alone (missing values set to the column's median), 0 if one
+    class."""
     n1 = int(y.sum())
     n0 = len(y) - n1
     if n1 == 0 or n0 == 0:
-        return pd.Series(0.0, index=X.columns)
-    ranks = X.fillna(X.median()).rank(method="average")
-    auc = (ranks[y == 1].sum() - n1 * (n1 + 1) / 2.0) / (n1 * n0)
-    return (auc - 0.5).abs()
+        return np.zeros(M.shape[1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-missing column: NaN, as pandas
+        medians = np.nanmedian(M, axis=0)
+    filled = np.where(np.isnan(M), medians, M)
+    ranks = _column_ranks(filled)
+    auc = (ranks[y == 1].sum(axis=0) - n1 * (n1 + 1) / 2.0) / (n1 * n0)
+    return np.abs(auc - 0.5)
 
 
-def corr_ranking(X: pd.DataFrame, target: np.ndarray) -> pd.Series:
-    """|Spearman correlation| of each feature with ``target`` (pairwise complete rows)."""
-    ranks = X.rank()
-    t = pd.Series(target, index=X.index).rank()
-    return ranks.corrwith(t).abs().fillna(0.0)
+def corr_ranking(M: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """|Spearman correlation| of each column with ``target`` (pairwise complete rows; 0 where
+    undefined)."""
+    ranks = _column_ranks(M)
+    t = _ranks(np.asarray(target, dtype=np.float64))
+    t_ok = ~np.isnan(t)
+    out = np.zeros(M.shape[1])
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for j in range(M.shape[1]):
+            ok = t_ok & ~np.isnan(ranks[:, j])
+            if ok.any():
+                out[j] = np.corrcoef(t[ok], ranks[ok, j])[0, 1]
+    return np.nan_to_num(np.abs(out), nan=0.0)
 
 
 def select_features(
@@ -60,24 +103,29 @@ def select_features(
     leak the test fold into the choice.
     """
     k = cfg.max_features if max_features is None else max_features
-    cols = _usable(X)
-    if not cols:
+    values = np.asarray(X.to_numpy(dtype=np.float64, na_value=np.nan), order="F")
+    usable = _usable(values)
+    if not len(usable):
         return []
-    Xu = X[cols].astype("float64")
+    cols = [X.columns[i] for i in usable]
+    M = np.asfortranarray(values[:, usable])
     y = np.asarray(y, dtype=np.int64)
     rankings = pd.DataFrame({
-        "gain": gain_ranking(Xu, y, cfg.seed),
-        "auc": auc_ranking(Xu, y),
-        "corr": corr_ranking(Xu, np.asarray(pnl, dtype=np.float64)),
-    })
+        "gain": gain_ranking(M, y, cfg.seed),
+        "auc": auc_ranking(M, y),
+        "corr": corr_ranking(M, np.asarray(pnl, dtype=np.float64)),
+    }, index=cols)
     # Higher score is better in each method; ties broken by column order (stable sort).
     combined = rankings.rank(ascending=False, method="average").mean(axis=1)
     order = combined.sort_values(kind="stable").index.tolist()
-    corr = Xu[order[: 4 * k]].rank().corr().abs()
-    kept: list[str] = []
-    for name in order[: 4 * k]:
-        if all(not corr.loc[name, other] > cfg.corr_threshold for other in kept):
-            kept.append(name)
+    position = {name: i for i, name in enumerate(cols)}
+    top = order[: 4 * k]
+    corr = pd.DataFrame(M[:, [position[c] for c in top]], columns=top).rank().corr().abs()
+    corr = corr.to_numpy()
+    kept: list[int] = []
+    for i in range(len(top)):
+        if all(not corr[i, j] > cfg.corr_threshold for j in kept):
+            kept.append(i)
         if len(kept) == k:
             break
-    return kept
+    return [top[i] for i in kept]

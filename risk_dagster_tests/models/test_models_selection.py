@@ -7,6 +7,7 @@ import pandas as pd
 
 from risk_dagster.models import TrainingConfig, select_features
 from risk_dagster.models.frames import normalize_by_trader, training_frame
+from risk_dagster.models.selection import _usable, auc_ranking, corr_ranking
 
 
 def test_selection_finds_the_signal_and_prunes_duplicates(synthetic):
@@ -29,6 +30,32 @@ def test_selection_is_deterministic_and_ignores_constant_columns(synthetic):
     first = select_features(*args)
     assert first == select_features(*args)
     assert "const" not in first and "empty" not in first and len(first) == 5
+
+
+def test_rankings_equal_their_pandas_formulation(synthetic):
+    """The NumPy rankings give exactly what pandas' nunique / fillna(median) + rank / rank +
+    corrwith give, with missing values, ties, a constant and an all-missing column."""
+    features, labels = synthetic
+    data = training_frame(features[features.trader_id == "T0001"], labels)
+    X = data[[c for c in features.columns if c.startswith("f")]].copy()
+    rng = np.random.default_rng(3)
+    X = X.mask(rng.random(X.shape) < 0.15)  # missing values
+    X["ties"] = np.round(X["f1"].fillna(0.0), 0)  # few distinct values
+    X["const"], X["empty"], X["flag"] = 1.0, np.nan, (X["f2"] > 0).astype(bool)
+    y = data["large_loss"].to_numpy(np.int64)
+    pnl = data["next_net_pnl"].to_numpy(np.float64)
+    cols = [c for c in X.columns if X[c].nunique(dropna=True) > 1]
+    values = np.asfortranarray(X.to_numpy(np.float64, na_value=np.nan))
+    assert [X.columns[i] for i in _usable(values)] == cols == [
+        c for c in X.columns if c not in ("const", "empty")]
+    Xu = X[cols].astype("float64")
+    M = np.asfortranarray(Xu.to_numpy())
+    n1, n0 = int(y.sum()), int(len(y) - y.sum())
+    ranks = Xu.fillna(Xu.median()).rank(method="average")
+    auc = ((ranks[y == 1].sum() - n1 * (n1 + 1) / 2.0) / (n1 * n0) - 0.5).abs()
+    assert np.array_equal(auc_ranking(M, y), auc.to_numpy())
+    spearman = Xu.rank().corrwith(pd.Series(pnl, index=Xu.index).rank()).abs().fillna(0.0)
+    assert np.array_equal(corr_ranking(M, pnl), spearman.to_numpy())
 
 
 def test_normalisation_uses_only_strictly_earlier_rows():
