@@ -19,7 +19,9 @@ Run keys already launched are not launched again (the daemon's de-duplication). 
 trained only on what the lake holds at that moment, i.e. data up to the latest ingested session.
 The runs share one process, so lake files are parsed once while they stay unchanged
 (``core.lake.partition_cache``): each morning reads the whole history of the features, panel and
-labels, of which only the newest partitions changed since the morning before.
+labels, of which only the newest partitions changed since the morning before. The trainings'
+local worker processes are kept from run to run too (``models.compute.kept_local_pools``), with
+a partition cache of their own.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from risk_dagster.core.lake import partition_cache
 from risk_dagster.core.settings import Settings
 from risk_dagster.defs.partitions import (PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG,
                                          TRADER_PARTITIONS_NAME)
+from risk_dagster.models.compute import kept_local_pools
 from risk_dagster.models.fleet import MODELS_DIR
 from risk_dagster.replay.progress import ReplayProgress
 
@@ -53,6 +56,7 @@ SCORING_SENSOR = "morning_scoring_sensor"
 REPLAY_TAG = "risk/replay"
 PROGRESS_TASK = "replay"  # the progress display's task: mornings done / total
 CACHE_BYTES = 1 << 30  # lake files kept parsed in memory across the replay's runs
+WORKER_CACHE_BYTES = 1 << 29  # the same in each kept training worker (features and labels)
 
 
 def _execute(defs: dg.Definitions, instance: dg.DagsterInstance, job_name: str, *,
@@ -266,7 +270,7 @@ class Replay:
 
     def run(self, stop_after: int | None = None) -> int:
         """Replay every morning up to the one after ``last``; returns the mornings done now."""
-        with partition_cache(CACHE_BYTES):
+        with partition_cache(CACHE_BYTES), kept_local_pools(WORKER_CACHE_BYTES):
             return self._run_mornings(stop_after)
 
     def _run_mornings(self, stop_after: int | None) -> int:

@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import multiprocessing as mp
 from concurrent.futures import Executor, ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
+
+_kept: dict[int, ProcessPoolExecutor] | None = None  # workers -> pool, inside kept_local_pools
+_kept_cache_bytes = 0
+_worker_cache = ExitStack()  # a kept pool's worker: its partition cache, for its lifetime
 
 
 def peak_rss_mb() -> float | None:
@@ -46,9 +50,42 @@ def local_pool(workers: int) -> Iterator[Pool]:
     if workers <= 1:
         yield Pool(None, 1, "in-process")
         return
+    if _kept is not None:  # inside kept_local_pools: one pool of each size, not closed here
+        if workers not in _kept or getattr(_kept[workers], "_broken", False):  # a worker died
+            _kept[workers] = ProcessPoolExecutor(
+                max_workers=workers, mp_context=mp.get_context("spawn"),
+                initializer=_keep_lake_files, initargs=(_kept_cache_bytes,))
+        yield Pool(_kept[workers], workers, f"local pool of {workers} processes (kept)")
+        return
     # spawn, not fork: the parent may be a threaded Dagster process
     with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
         yield Pool(pool, workers, f"local pool of {workers} processes")
+
+
+@contextmanager
+def kept_local_pools(cache_bytes: int) -> Iterator[None]:
+    """Within the block, ``local_pool`` hands out one pool per worker count, kept from call to
+    call and closed at the end, and its workers keep lake files parsed while they are unchanged
+    (``core.lake.partition_cache`` of ``cache_bytes`` in each worker). For a process that runs
+    many runs in a row (the replay): each weekly training otherwise spawned two fresh workers
+    (~3.5 s of imports each) that parsed the whole feature and label history again (~3.5 s),
+    of which a week changed a few partitions. The tasks and their results are the same."""
+    global _kept, _kept_cache_bytes
+    previous, _kept = _kept, {}
+    previous_bytes, _kept_cache_bytes = _kept_cache_bytes, cache_bytes
+    try:
+        yield
+    finally:
+        pools, _kept, _kept_cache_bytes = _kept, previous, previous_bytes
+        for pool in pools.values():
+            pool.shutdown()
+
+
+def _keep_lake_files(cache_bytes: int) -> None:
+    """A kept pool's worker initializer: a partition cache for the worker's lifetime."""
+    from risk_dagster.core.lake import partition_cache
+
+    _worker_cache.enter_context(partition_cache(cache_bytes))
 
 
 @contextmanager

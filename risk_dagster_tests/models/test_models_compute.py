@@ -13,7 +13,7 @@ import pytest
 
 from risk_dagster.core.lake import Lake
 from risk_dagster.models import TrainingConfig
-from risk_dagster.models.compute import dask_pool, local_pool
+from risk_dagster.models.compute import dask_pool, kept_local_pools, local_pool
 from risk_dagster.models.fleet import MODELS_DIR, TRADER_PREDICTIONS, trader_groups, train_traders
 from risk_dagster_tests.factories import make_synthetic
 
@@ -85,6 +85,22 @@ def test_local_pool_trains_the_same_models(in_process, tmp_path):
         assert pool.slots == 2
         summaries = train_traders(data_dir, TRADERS, CFG, pool=pool)
     _same_as_in_process(in_process, summaries, data_dir)
+
+
+def test_kept_local_pool_is_reused_and_its_cached_reads_train_the_same_models(in_process,
+                                                                          tmp_path):
+    data_dir = _lake(tmp_path)
+    with kept_local_pools(1 << 28):
+        with local_pool(2) as first:
+            train_traders(data_dir, TRADERS, CFG, pool=first)
+        with local_pool(2) as second:  # the same workers, their lake files already parsed
+            assert second.executor is first.executor
+            summaries = train_traders(data_dir, TRADERS, CFG, pool=second)
+    _same_as_in_process(in_process, summaries, data_dir)
+    with pytest.raises(RuntimeError):  # closed when the block ends
+        first.executor.submit(len, [])
+    with local_pool(2) as pool:  # outside the block: a new pool per call again
+        assert pool.executor is not first.executor
 
 
 def test_dask_cluster_trains_the_same_models(in_process, tmp_path):
