@@ -138,3 +138,29 @@ def read_end_balances(lake: Lake, day: dt.date) -> pd.Series:
         "SELECT trader_id, arg_max(end_balance, trade_date) AS end_balance FROM raw_totals "
         "WHERE trade_date <= ? AND end_balance IS NOT NULL GROUP BY trader_id", [day]).df()
     return frame.set_index("trader_id")["end_balance"].astype(float)
+
+
+def read_published_outcomes(lake: Lake, after: dt.date | None, day: dt.date,
+                            source: str) -> pd.DataFrame:
+    """The VaRs published before ``day`` by scores of ``source`` (risk_scores' score_source)
+    whose outcome is known by ``day``'s close and was labelled after ``after`` (every one
+    when None): ``trade_date``, ``trader_id``,
+    ``label_date``, ``var_05`` (USD, as published), ``next_net_pnl`` (USD) and ``violated``
+    (the loss went past the VaR). Empty when no score or label is stored yet."""
+    con = lake.connect(["risk_scores", "risk_labels"])
+    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables")
+              .fetchall()}
+    columns = ["trade_date", "trader_id", "label_date", "var_05", "next_net_pnl", "violated"]
+    if not {"risk_scores", "risk_labels"} <= tables:
+        return pd.DataFrame(columns=columns)
+    frame = con.execute(
+        "SELECT s.trade_date, s.trader_id, l.label_date, s.var_05, l.next_net_pnl, "
+        "l.next_net_pnl < s.var_05 AS violated FROM risk_scores s JOIN risk_labels l "
+        "ON s.trade_date = l.trade_date AND s.trader_id = l.trader_id "
+        "WHERE s.score_source = ? AND s.var_05 IS NOT NULL AND s.trade_date < ? "
+        "AND l.label_status = 'complete' AND l.next_net_pnl IS NOT NULL "
+        "AND l.label_date <= ? AND (CAST(? AS DATE) IS NULL OR l.label_date > ?) "
+        "ORDER BY l.label_date, s.trader_id", [source, day, day, after, after]).df()
+    frame["trade_date"] = pd.to_datetime(frame["trade_date"]).dt.date
+    frame["label_date"] = pd.to_datetime(frame["label_date"]).dt.date
+    return frame[columns]

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from risk_dagster.evaluation.var_calibration import calibrated_var
+from risk_dagster.evaluation.var_calibration import (Multiplier, advance_multiplier,
+                                                     calibrated_var)
 from risk_dagster.evaluation.champions import champion_model_path, read_champion
 from risk_dagster.models import load_model
 from risk_dagster.models.config import RULE_FEATURES
@@ -29,12 +30,15 @@ class ChampionScores:
     """predictions: trader_id, p_large_loss, pred_pnl, var_05 (traders with a usable champion);
     contributions: trader_id + per-feature contributions to the log-odds (positive = riskier);
     model_info: trader_id -> ModelInfo; missing: traders without a usable champion (scored by
-    the rules baseline downstream), with the reason."""
+    the rules baseline downstream), with the reason; var_multiplier: the firm-wide VaR
+    multiplier applied (``multiplier``, ``multiplier_as_of``: the last outcome date counted,
+    ``at_training``: the evaluation's value, ``outcomes_counted`` since)."""
 
     predictions: pd.DataFrame
     contributions: pd.DataFrame
     model_info: dict[str, ModelInfo]
     missing: dict[str, str] = field(default_factory=dict)
+    var_multiplier: dict = field(default_factory=dict)
 
 
 def _trained_on(meta: dict) -> dt.date:
@@ -44,17 +48,22 @@ def _trained_on(meta: dict) -> dt.date:
 
 
 def score_with_champions(latest: pd.DataFrame, load_history: Callable[[list[str]], pd.DataFrame],
-                         day: dt.date, models_root: Path) -> ChampionScores:
+                         day: dt.date, models_root: Path,
+                         load_outcomes: Callable[[dt.date | None], pd.DataFrame] | None = None,
+                         ) -> ChampionScores:
     """Score every trader in ``latest`` (their feature rows on ``day``).
 
     ``load_history(columns)``: those traders' feature rows up to ``day`` with ``trade_date``,
     ``trader_id`` and ``columns`` (only what the champions need is read). ``var_05`` is the
-    champion's forecast times the scale its pointer carries (``var_calibration``, from the
-    evaluation's split-conformal calibration; 1 when absent).
+    champion's forecast times the scale its pointer carries and times the firm-wide tracked
+    multiplier (``var_calibration``, from the evaluation's calibration; 1 when absent), moved
+    on by the published outcomes since (``load_outcomes(as_of)``: ``label_date``, ``violated``
+    of the VaRs published before, labelled after ``as_of`` and by ``day``'s close).
     """
     groups: dict[str, list[str]] = {}
     missing: dict[str, str] = {}
     var_scale: dict[str, float] = {}  # the champion's out-of-sample VaR calibration
+    trained = Multiplier()
     for tid in latest["trader_id"]:
         champ = read_champion(models_root, tid)
         path = champion_model_path(models_root, champ)
@@ -64,6 +73,15 @@ def score_with_champions(latest: pd.DataFrame, load_history: Callable[[list[str]
             continue
         groups.setdefault(str(path), []).append(tid)
         var_scale[tid] = float((champ.get("var_calibration") or {}).get("scale", 1.0))
+        # one evaluation writes every pointer with the same firm-wide state: take the newest
+        state = Multiplier.from_dict(champ.get("var_calibration"))
+        if state.as_of is not None and (trained.as_of is None or state.as_of > trained.as_of):
+            trained = state
+    multiplier, counted = trained, 0
+    if load_outcomes is not None and groups:
+        multiplier, counted = advance_multiplier(trained, load_outcomes(trained.as_of))
+    var_multiplier = {**multiplier.to_dict(), "at_training": trained.value,
+                      "outcomes_counted": counted}
     models = {path: load_model(path) for path in groups}
     needed = sorted({f for m in models.values() for f in m.features} | set(RULE_INPUTS))
     history = load_history([c for c in needed if c in latest.columns]) if models else latest
@@ -87,7 +105,8 @@ def score_with_champions(latest: pd.DataFrame, load_history: Callable[[list[str]
     predictions = pd.concat(preds, ignore_index=True)[cols] if preds else empty
     if len(predictions):
         predictions["var_05"] = calibrated_var(
-            predictions["var_05"], predictions["trader_id"].map(var_scale).fillna(1.0))
+            predictions["var_05"],
+            predictions["trader_id"].map(var_scale).fillna(1.0) * multiplier.value)
     contributions = pd.concat(contribs, ignore_index=True) if contribs else pd.DataFrame(
         columns=["trader_id"])
-    return ChampionScores(predictions, contributions, info, missing)
+    return ChampionScores(predictions, contributions, info, missing, var_multiplier)

@@ -136,3 +136,83 @@ def test_champions_are_calibrated_on_their_own_family_rows_only(tmp_path):
     import json
     stored = json.loads(path.read_text())
     assert stored["raw"]["var_n"] == len(champion_rows) and len(stored["per_trader"]) == 2
+
+
+def test_tracked_multiplier_by_hand():
+    from risk_dagster.evaluation.var_calibration import tracked_multipliers
+
+    d1, d2, d3 = pd.Timestamp("2024-03-04"), pd.Timestamp("2024-03-05"), pd.Timestamp("2024-03-06")
+    rows = pd.DataFrame({"trader_id": ["T0", "T1", "T0", "T1"], "trade_date": [d1, d1, d2, d2],
+                         "label_date": [d2, d2, d3, d3],
+                         "next_net_pnl": [-150.0, -50.0, -150.0, -200.0],
+                         "var_05_calibrated": [-100.0] * 4})
+    cfg = VarCalibrationConfig(tracking_rate=0.5, multiplier_bounds=(0.1, 10.0))
+    m, state = tracked_multipliers(rows, cfg)
+    # d1: nothing labelled yet -> 1. At d2's close: 1 violation of 2 -> log m = 0.5 x (1 - 0.1)
+    # = 0.45, in force for d2's rows; then -150 > -156.8 (no violation), -200 < -156.8 (one)
+    np.testing.assert_allclose(m.to_numpy(), [1.0, 1.0, math.exp(0.45), math.exp(0.45)])
+    assert state.log_value == pytest.approx(0.9) and state.as_of == d3.date()
+    assert state.to_dict() == {"multiplier": pytest.approx(math.exp(0.9)),
+                               "multiplier_as_of": "2024-03-06"}
+    # the bounds (0.5, 3) hold: at a huge rate d2's one violation takes m to 3, then d3's
+    # none (-150 and -200 are within 3 x -100) to 0.5
+    capped, last = tracked_multipliers(rows, VarCalibrationConfig(tracking_rate=50.0))
+    np.testing.assert_allclose(capped.to_numpy(), [1.0, 1.0, 3.0, 3.0])
+    assert last.value == pytest.approx(0.5)
+
+
+def test_advance_multiplier_counts_only_outcomes_after_its_as_of_date_by_hand():
+    import datetime as dt
+
+    from risk_dagster.evaluation.var_calibration import Multiplier, advance_multiplier
+
+    start = Multiplier(0.45, dt.date(2024, 3, 5))
+    outcomes = pd.DataFrame({"label_date": pd.to_datetime(
+        ["2024-03-05", "2024-03-06", "2024-03-06", "2024-03-07"]),
+        "violated": [True, True, False, False]})
+    cfg = VarCalibrationConfig(tracking_rate=0.5, multiplier_bounds=(0.1, 10.0))
+    state, counted = advance_multiplier(start, outcomes, cfg)
+    # 03-05 was counted already; 03-06: 1 of 2 -> +0.5 x 0.9; 03-07: 0 of 1 -> -0.5 x 0.05
+    assert counted == 3 and state.as_of == dt.date(2024, 3, 7)
+    assert state.log_value == pytest.approx(0.45 + 0.45 - 0.025)
+    assert advance_multiplier(start, outcomes.iloc[:1], cfg) == (start, 0)
+    assert Multiplier.from_dict(state.to_dict()).log_value == pytest.approx(state.log_value)
+    assert Multiplier.from_dict(None) == Multiplier(0.0, None)
+
+
+def test_a_rows_multiplier_uses_only_outcomes_known_at_its_trade_date():
+    from risk_dagster.evaluation.var_calibration import tracked_multipliers
+
+    rows = _rows(n_traders=3, n_days=300, tight=1.0).assign(var_05_calibrated=lambda f: f["var_05"])
+    before, _ = tracked_multipliers(rows)
+    cut = pd.Timestamp("2024-06-28")
+    changed = rows.copy()
+    changed.loc[changed["label_date"] > cut, "next_net_pnl"] *= 3
+    after, _ = tracked_multipliers(changed)
+    known = pd.to_datetime(rows["trade_date"]) < cut
+    pd.testing.assert_series_equal(before[known], after[known])
+    assert after[~known].mean() > before[~known].mean() * 1.3  # the worse future widens it
+
+
+def test_tracking_holds_the_level_when_the_firms_risk_grows_and_the_window_alone_lags():
+    from risk_dagster.evaluation.var_calibration import tracked_multipliers
+
+    # every trader's risk doubles in August with the same forecast: the 40-row conformal scale
+    # lags for weeks (two months of rows), the tracked multiplier closes most of the gap
+    rows = _rows(n_traders=10, n_days=400, tight=1.0, seed=11)
+    change = pd.Timestamp("2024-08-01")
+    rows.loc[pd.to_datetime(rows["trade_date"]) >= change, "next_net_pnl"] *= 2.0
+
+    def rates(tracking_rate):
+        cfg = VarCalibrationConfig(tracking_rate=tracking_rate)
+        used = rows.join(walk_forward_scales(rows, cfg)).query("var_scope != 'none'").copy()
+        used["var_05_calibrated"] *= tracked_multipliers(used, cfg)[0]
+        since = pd.to_datetime(used["trade_date"]) - change
+        month = used[(since >= pd.Timedelta(0)) & (since < pd.Timedelta(days=30))]
+        quarter = used[(since >= pd.Timedelta(0)) & (since < pd.Timedelta(days=90))]
+        return [violation_report(part, "var_05_calibrated")[0] for part in (used, month, quarter)]
+
+    untracked, tracked = rates(0.0), rates(VarCalibrationConfig().tracking_rate)
+    assert untracked[1]["var_violation_rate"] > 0.11 and tracked[1]["var_violation_rate"] < 0.095
+    assert untracked[2]["var_violation_rate"] > 0.07 and tracked[2]["var_violation_rate"] < 0.06
+    assert 0.04 <= tracked[0]["var_violation_rate"] <= 0.06 and tracked[0]["kupiec_p"] > 0.05

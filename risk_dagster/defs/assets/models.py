@@ -220,6 +220,10 @@ def _var_metadata(numbers: dict, out_dir: Path) -> dict:
     path = write_var_report(numbers, out_dir)
     return {
         **var_figures(numbers["raw"], numbers["calibrated"]),
+        "var_violations_conformal_only_pct": round(
+            100 * float(numbers["conformal"]["var_violation_rate"]), 2),
+        "var_multiplier": round(float(numbers["multiplier"]["multiplier"]), 4),
+        "var_multiplier_as_of": str(numbers["multiplier"]["multiplier_as_of"]),
         "var_per_trader": markdown_table(var_per_trader(numbers["per_trader"]), max_rows=60),
         "var_calibration_json": dg.MetadataValue.path(str(path))}
 

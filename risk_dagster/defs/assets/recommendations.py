@@ -19,6 +19,7 @@ from risk_dagster.core.tables import (
     read_feature_history,
     read_latest_features,
     read_pnl_history,
+    read_published_outcomes,
     write_dates,
 )
 from risk_dagster.defs.metadata import (
@@ -56,6 +57,7 @@ from risk_dagster.recommendations.desk_view import (
     scores_table,
 )
 from risk_dagster.recommendations.outputs import append_history, write_live_outputs
+from risk_dagster.recommendations.scores import SOURCE_MODEL
 from risk_dagster.scoring import score_with_champions
 
 _OWNERS = ["team:risk-desk"]
@@ -72,13 +74,26 @@ def score_day(lake_root, lake, day: dt.date) -> tuple[pd.DataFrame, dict]:
     """(scores, champion details) for the close of ``day``."""
     latest = read_latest_features(lake, day)
     champions = score_with_champions(latest, lambda cols: read_feature_history(lake, day, cols),
-                                     day, lake_root / MODELS_DIR)
+                                     day, lake_root / MODELS_DIR,
+                                     lambda after: read_published_outcomes(lake, after, day,
+                                                                          SOURCE_MODEL))
     info = {**champions.model_info, "*": ModelInfo("rules_baseline", "builtin", day)}
     scores = compute_risk_scores(latest, champions.predictions, champions.contributions,
                                  feature_catalog(), info)
     in_sample = sum(mi.trained_on > day for mi in champions.model_info.values())
     return scores, {"without_champion": len(champions.missing),
-                    "champion_trained_after_date": in_sample}
+                    "champion_trained_after_date": in_sample,
+                    "var_multiplier": round(champions.var_multiplier.get("multiplier", 1.0), 4),
+                    "var_multiplier_note": _multiplier_note(champions.var_multiplier)}
+
+
+def _multiplier_note(entry: dict) -> str:
+    """Where the day's VaR multiplier comes from, in words."""
+    if not entry or entry.get("multiplier_as_of") is None:
+        return "no VaR multiplier yet (no evaluation tracked one): 1.0"
+    return (f"firm-wide VaR multiplier {entry['multiplier']:.3f}: {entry['at_training']:.3f} "
+            f"at the last evaluation, moved by {entry['outcomes_counted']} published outcomes "
+            f"since, the last labelled {entry['multiplier_as_of']}")
 
 
 def _risk_scores(context: dg.AssetExecutionContext, lake: LakeResource):
