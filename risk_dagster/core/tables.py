@@ -61,6 +61,44 @@ def split_by_date(table: pa.Table, dates: list[dt.date]) -> dict[dt.date, pa.Tab
     return {d: table.slice(int(a), int(b - a)) for d, a, b in zip(dates, lo, hi, strict=True)}
 
 
+def query_in_key_order(con, sql: str, params: list | None = None,
+                       vectors_per_chunk: int = 8) -> pd.DataFrame:
+    """The rows of ``sql`` (a query with ``trade_date`` and ``trader_id`` and no ORDER BY) in
+    (trade_date, trader_id) order: the frame ``.df()`` of the query with that ORDER BY gives
+    (same columns, dtypes and values), at about a third of its peak memory.
+
+    DuckDB's ORDER BY holds the whole wide result in its sort and ``.df()`` converts it all at
+    once (7.7 GB peak for a 2.1 GB frame of 1.07M rows x 259 float64 features). Here the rows
+    are streamed in chunks into one float64 block (the DOUBLE columns; the others are gathered
+    per chunk), then ordered by the keys in place, a few columns at a time."""
+    params = list(params or [])
+    total = con.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0]
+    if total == 0:
+        return con.execute(sql, params).df()
+    cur = con.execute(sql, params)
+    names = [d[0] for d in cur.description]
+    wide = [d[0] for d in cur.description if d[1] == "DOUBLE" and d[0] not in _KEYS]
+    block = np.empty((len(wide), total), dtype=np.float64)  # one row per column: contiguous
+    rest, pos = [], 0
+    while not (chunk := cur.fetch_df_chunk(vectors_per_chunk)).empty:
+        block[:, pos:pos + len(chunk)] = chunk[wide].to_numpy(np.float64).T
+        rest.append(chunk.drop(columns=wide))
+        pos += len(chunk)
+    if pos != total:
+        raise RuntimeError(f"query returned {pos} rows, counted {total}")
+    other = pd.concat(rest, ignore_index=True)
+    order = other.sort_values(list(_KEYS), kind="stable").index.to_numpy()
+    if not np.array_equal(order, np.arange(total)):
+        other = other.iloc[order].reset_index(drop=True)
+        for start in range(0, len(wide), 8):
+            block[start:start + 8] = block[start:start + 8][:, order]
+    frame = pd.DataFrame(block.T, columns=wide, copy=False)
+    for i, name in enumerate(names):  # back in the query's column order
+        if name not in frame.columns:
+            frame.insert(i, name, other[name])
+    return frame
+
+
 def _query(lake: Lake, view: str, sql: str, params: list) -> pd.DataFrame:
     frame = lake.connect([view]).execute(sql, params).df()
     frame["trade_date"] = pd.to_datetime(frame["trade_date"]).dt.date

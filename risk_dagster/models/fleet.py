@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from risk_dagster.core.lake import Lake
+from risk_dagster.core.tables import query_in_key_order
 from risk_dagster.models.compute import Pool, peak_rss_mb
 from risk_dagster.models.config import POOLED, TrainingConfig
 from risk_dagster.models.storage import latest_meta, save_model
@@ -41,8 +42,11 @@ def read_training_data(lake: Lake, trader_ids: list[str] | None = None,
     frames = []
     # the view names and the WHERE clause are fixed text; the values are bound parameters
     for view in ("trader_features", "risk_labels"):
-        frame = con.execute(f"SELECT * FROM {view}{clause} ORDER BY trade_date, trader_id",
-                            params).df()
+        if view == "trader_features":  # wide: streamed into one block, not sorted by DuckDB
+            frame = query_in_key_order(con, f"SELECT * FROM {view}{clause}", params)
+        else:
+            frame = con.execute(f"SELECT * FROM {view}{clause} ORDER BY trade_date, trader_id",
+                                params).df()
         for col in ("trade_date", "label_date"):
             if col in frame:
                 frame[col] = pd.to_datetime(frame[col]).dt.date

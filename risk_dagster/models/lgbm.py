@@ -166,7 +166,7 @@ def fit_lgbm(
         states = [t.state.name for t in study.trials]
         trial_states = {s: states.count(s) for s in sorted(set(states))}
         best_logloss = float(study.best_value)
-        fit_rows = design.iloc[fit_idx]
+        fit_rows = design[["trade_date", "label_date"]].iloc[fit_idx]
         record = {"study": study_name, "structure": structure, "rounds": rounds_by_kind,
                   "best_logloss": best_logloss, "reused": False,
                   "last_trade_date": str(pd.Timestamp(fit_rows["trade_date"].max()).date()),

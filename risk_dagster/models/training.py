@@ -17,7 +17,8 @@ from threadpoolctl import threadpool_limits
 from risk_dagster.models.baselines import fit_logistic, fit_rules
 from risk_dagster.models.config import KEY_COLUMNS, POOLED, RULE_FEATURES, TrainingConfig
 from risk_dagster.models.frames import (
-    feature_columns, fingerprint, is_sorted, normalize_by_trader, training_frame,
+    TRAINING_LABELS, attach_labels, feature_columns, fingerprint, is_sorted, labelled_rows,
+    normalize_by_trader, training_frame,
 )
 from risk_dagster.models.lgbm import subsample_rows, fit_lgbm
 from risk_dagster.models.metrics import oos_metrics
@@ -75,26 +76,32 @@ def reusable_tuning(records: list[dict], fit: pd.DataFrame, sessions: np.ndarray
     return best
 
 
-def _fit_pooled(train: pd.DataFrame, run: _Run, tag: str) -> tuple[dict, dict]:
+def _fit_pooled(data: pd.DataFrame, rows: np.ndarray, run: _Run, tag: str) -> tuple[dict, dict]:
+    """The pooled fit on ``data``'s rows at ``rows``. Only the selection subsample is copied
+    with every feature; the fit itself gets the selected features' columns of those rows (a
+    fold of the pooled design with all 259 columns was ~2 GB at 5,000 traders)."""
     cfg = run.cfg
-    y = train["large_loss"].to_numpy(np.int64)
-    info: dict = {"n_train": len(train), "positives": int(y.sum())}
-    if len(train) < cfg.min_pooled_rows or y.sum() < cfg.min_trader_positives:
+    y = data["large_loss"].to_numpy(np.int64)[rows]
+    info: dict = {"n_train": len(rows), "positives": int(y.sum())}
+    if len(rows) < cfg.min_pooled_rows or y.sum() < cfg.min_trader_positives:
         return {}, info
-    fit_idx, calib_idx = calibration_split(train["trade_date"], train["label_date"], cfg)
-    sel = train.iloc[subsample_rows(fit_idx, cfg.max_tuning_rows, cfg.seed)]
+    dates = data[["trade_date", "label_date"]].iloc[rows]
+    fit_idx, calib_idx = calibration_split(dates["trade_date"], dates["label_date"], cfg)
+    sel = data.iloc[rows[subsample_rows(fit_idx, cfg.max_tuning_rows, cfg.seed)]]
     selected = select_features(sel[run.columns], sel["large_loss"].to_numpy(),
                                sel["next_net_pnl"].to_numpy(), cfg)
+    train = _rows(data[[*KEY_COLUMNS, *selected, *TRAINING_LABELS]], rows)
     model, info["pooled_lgbm"] = fit_lgbm(
         train, fit_idx, calib_idx, selected, cfg, family="pooled_lgbm", owner=POOLED,
         study_name=f"{run.run_id}.pooled_lgbm.{POOLED}.{tag}", n_trials=cfg.pooled_n_trials,
         storage=run.storage, trader_categories=sorted(train["trader_id"].unique()),
-        tuned=_reuse(run, "pooled_lgbm", train.iloc[fit_idx]))
+        tuned=_reuse(run, "pooled_lgbm", dates.iloc[fit_idx]))
     return {"pooled_lgbm": model}, info
 
 
-def _fit_trader(train: pd.DataFrame, run: _Run, tag: str) -> tuple[dict, dict]:
+def _fit_trader(data: pd.DataFrame, rows: np.ndarray, run: _Run, tag: str) -> tuple[dict, dict]:
     cfg = run.cfg
+    train = _rows(data, rows)
     y = train["large_loss"].to_numpy(np.int64)
     n, pos = len(train), int(y.sum())
     info: dict = {"n_train": n, "positives": pos}
@@ -127,13 +134,26 @@ def _reuse(run: _Run, family: str, fit: pd.DataFrame) -> dict | None:
                            run.cfg.retune_sessions)
 
 
-def pooled_design(history: pd.DataFrame, columns: list[str], cfg: TrainingConfig) -> pd.DataFrame:
+def pooled_design(history: pd.DataFrame, columns: list[str], cfg: TrainingConfig,
+                  rows: np.ndarray | None = None) -> pd.DataFrame:
     """The pooled model's design: the keys, then ``columns`` as z-scores against each trader's
-    own past (``normalize_by_trader``), float64, one row per ``history`` row."""
-    design = normalize_by_trader(history, columns, cfg.norm_min_periods)
+    own past (``normalize_by_trader``, float64), one row per ``history`` row at ``rows``
+    (positions; default every row), index 0..n-1."""
+    design = normalize_by_trader(history, columns, cfg.norm_min_periods, rows=rows)
+    design.index = pd.RangeIndex(len(design))
     for i, key in enumerate(KEY_COLUMNS):  # insert: no copy of the z-score block
-        design.insert(i, key, history[key].to_numpy())
+        values = history[key].to_numpy()
+        design.insert(i, key, values if rows is None else values[rows])
     return design
+
+
+def pooled_training_frame(history: pd.DataFrame, labels: pd.DataFrame, columns: list[str],
+                          cfg: TrainingConfig) -> pd.DataFrame:
+    """``training_frame(pooled_design(history, ...), labels)`` without its copies: the design is
+    computed only for the rows with a complete label and the labels are attached by position
+    (one block of rows x columns; there were three)."""
+    rows, lab = labelled_rows(history, labels)
+    return attach_labels(pooled_design(history, columns, cfg, rows), lab)
 
 
 def _predict_rows(model, history: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
@@ -146,8 +166,8 @@ def _predict_rows(model, history: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFr
 
 
 def _rows(data: pd.DataFrame, positions) -> pd.DataFrame:
-    """``data``'s rows at ``positions``, indexed 0..n-1: one copy (a pooled frame is ~0.6 GB at
-    500 traders; ``reset_index`` would make a second)."""
+    """``data``'s rows at ``positions``, indexed 0..n-1: one copy (``reset_index`` would make a
+    second)."""
     part = data.iloc[positions]
     part.index = pd.RangeIndex(len(part))
     return part
@@ -191,7 +211,8 @@ def _train_candidates(
     if not (is_sorted(history) and history.index.equals(pd.RangeIndex(len(history)))):
         history = history.sort_values(list(KEY_COLUMNS)).reset_index(drop=True)
     columns = feature_columns(history)
-    data = training_frame(pooled_design(history, columns, cfg) if pooled else history, labels)
+    data = (pooled_training_frame(history, labels, columns, cfg) if pooled
+            else training_frame(history, labels))
     run = _Run(cfg, POOLED if pooled else trader_id, columns, fingerprint(data)[:12],
                make_storage(cfg.optuna_storage), previous_tuning,
                np.unique(data["trade_date"].to_numpy("datetime64[ns]")))
@@ -199,8 +220,8 @@ def _train_candidates(
 
     preds, details = [], []
     for f in walk_forward_splits(data["trade_date"], data["label_date"], cfg):
-        models, info = fit_fn(_rows(data, f.train_idx), run, f"fold{f.fold}")
-        test = data.iloc[f.test_idx]
+        models, info = fit_fn(data, f.train_idx, run, f"fold{f.fold}")
+        test = data[list(KEY_COLUMNS)].iloc[f.test_idx]
         for family, model in models.items():
             preds.append(_predict_rows(model, history, test).assign(model=family, fold=f.fold))
         details.append({"fold": f.fold, "test_start": str(f.test_start),
@@ -217,7 +238,8 @@ def _train_candidates(
 
     final = data if cfg.cutoff is None else _rows(
         data, np.flatnonzero(data["label_date"] <= pd.Timestamp(cfg.cutoff)))
-    final_models, final_info = fit_fn(final, run, "final") if len(final) else ({}, {})
+    final_models, final_info = (fit_fn(final, np.arange(len(final)), run, "final") if len(final)
+                                else ({}, {}))
     for family, model in final_models.items():
         model.meta = {
             "cv_metrics": cv.get(family, {}), "training_window": _training_window(final, cfg),

@@ -57,3 +57,33 @@ def test_read_panel_reads_only_the_columns_asked_for(tmp_path):
     assert got.values.tolist() == [[D1, "T1", 2.0], [D2, "T1", 3.0], [D2, "T2", 1.0]]
     with pytest.raises(ValueError, match="not panel columns"):
         read_panel(lake, columns=["trade_date", "no_such_column"])
+
+
+def test_query_in_key_order_gives_the_ordered_df_of_a_shuffled_table():
+    """Streamed into one float64 block and ordered afterwards: the same frame as DuckDB's
+    ORDER BY + .df() (dtypes, NULLs, column order), here from rows stored out of order and
+    in chunks of one vector (so several chunks and the in-place reordering both run)."""
+    import duckdb
+    import numpy as np
+
+    from risk_dagster.core.tables import query_in_key_order
+
+    rng = np.random.default_rng(5)
+    n = 5000
+    days = pd.bdate_range("2024-01-02", periods=50).date
+    frame = pd.DataFrame({
+        "a": rng.normal(size=n), "trade_date": days[np.arange(n) % 50],
+        "trader_id": [f"T{i // 50:03d}" for i in range(n)], "count": rng.integers(0, 9, n),
+        "note": rng.choice(["x", "y", None], n), **{f"f{i}": rng.normal(size=n) for i in range(11)},
+    })
+    frame.loc[rng.random(n) < 0.1, "f3"] = np.nan
+    frame = frame.sample(frac=1.0, random_state=1)
+    con = duckdb.connect()
+    con.register("src", frame)
+    con.execute("CREATE TABLE t AS SELECT * FROM src")
+    sql, params = "SELECT * FROM t WHERE count < ?", [7]
+    want = con.execute(sql + " ORDER BY trade_date, trader_id", params).df()
+    got = query_in_key_order(con, sql, params, vectors_per_chunk=1)
+    assert len(got) == len(want) > 3000 and not got["f3"].notna().all()
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    assert query_in_key_order(con, "SELECT * FROM t WHERE count < 0").empty
