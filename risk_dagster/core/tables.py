@@ -139,10 +139,10 @@ def read_feature_history(lake: Lake, day: dt.date, columns: list[str] | None = N
         if unknown:
             raise ValueError(f"not feature names: {unknown}")
         select = ", ".join([*_KEYS, *(f'"{c}"' for c in columns)])
-    frame = con.execute(
-        f"SELECT {select} FROM trader_features WHERE trade_date <= ? AND trader_id IN "
-        "(SELECT trader_id FROM trader_features WHERE trade_date BETWEEN ? AND ?) "
-        "ORDER BY trade_date, trader_id", [day, since or day, day]).df()
+    frame = query_in_key_order(
+        con, f"SELECT {select} FROM trader_features WHERE trade_date <= ? AND trader_id IN "
+        "(SELECT trader_id FROM trader_features WHERE trade_date BETWEEN ? AND ?)",
+        [day, since or day, day])
     frame["trade_date"] = pd.to_datetime(frame["trade_date"]).dt.date
     return frame
 
