@@ -14,13 +14,20 @@ in pandas' per-column ``nunique``, ``fillna``, ``rank`` and ``corrwith``).
 
 from __future__ import annotations
 
+import hashlib
+import threading
 import warnings
+from collections import OrderedDict
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
 from risk_dagster.models.config import TrainingConfig
+
+MEMO_ENTRIES = 4096  # selections remembered per process (a list of names each)
+_selected: OrderedDict[str, tuple[str, ...]] = OrderedDict()
+_selected_lock = threading.Lock()
 
 
 def _usable(M: np.ndarray) -> np.ndarray:
@@ -100,20 +107,50 @@ def select_features(
 
     X: training-window features (rows = trader-days); y: large_loss 0/1; pnl: next-day net P&L
     (USD). Only these rows are looked at, so a caller that passes training rows only cannot
-    leak the test fold into the choice.
+    leak the test fold into the choice. A selection is remembered in the process under the
+    SHA-256 of its inputs (``_memo_key``), so the same rows selected again are not ranked again:
+    a trader's first walk-forward fold trains on the same rows every week (its test block
+    always starts at session ``min_train_sessions``), and a kept training worker
+    (``compute.kept_local_pools``) meets it again at the next weekly retraining.
     """
     k = cfg.max_features if max_features is None else max_features
     values = np.asarray(X.to_numpy(dtype=np.float64, na_value=np.nan), order="F")
+    y = np.asarray(y, dtype=np.int64)
+    pnl = np.asarray(pnl, dtype=np.float64)
+    key = _memo_key(list(X.columns), values, y, pnl, k, cfg)
+    with _selected_lock:
+        hit = _selected.get(key)
+        if hit is not None:
+            _selected.move_to_end(key)
+            return list(hit)
+    kept = _select(list(X.columns), values, y, pnl, k, cfg)
+    with _selected_lock:
+        _selected[key] = tuple(kept)
+        while len(_selected) > MEMO_ENTRIES:
+            _selected.popitem(last=False)
+    return kept
+
+
+def _memo_key(columns: list[str], values: np.ndarray, y: np.ndarray, pnl: np.ndarray, k: int,
+              cfg: TrainingConfig) -> str:
+    """SHA-256 of everything a selection reads: names, values, labels, P&L and the knobs."""
+    h = hashlib.sha256(repr((columns, values.shape, k, cfg.corr_threshold, cfg.seed)).encode())
+    for array in (values, y, pnl):
+        h.update(np.ascontiguousarray(array).view(np.uint8).reshape(-1))
+    return h.hexdigest()
+
+
+def _select(columns: list[str], values: np.ndarray, y: np.ndarray, pnl: np.ndarray, k: int,
+            cfg: TrainingConfig) -> list[str]:
     usable = _usable(values)
     if not len(usable):
         return []
-    cols = [X.columns[i] for i in usable]
+    cols = [columns[i] for i in usable]
     M = np.asfortranarray(values[:, usable])
-    y = np.asarray(y, dtype=np.int64)
     rankings = pd.DataFrame({
         "gain": gain_ranking(M, y, cfg.seed),
         "auc": auc_ranking(M, y),
-        "corr": corr_ranking(M, np.asarray(pnl, dtype=np.float64)),
+        "corr": corr_ranking(M, pnl),
     }, index=cols)
     # Higher score is better in each method; ties broken by column order (stable sort).
     combined = rankings.rank(ascending=False, method="average").mean(axis=1)

@@ -32,6 +32,29 @@ def test_selection_is_deterministic_and_ignores_constant_columns(synthetic):
     assert "const" not in first and "empty" not in first and len(first) == 5
 
 
+def test_a_selection_is_remembered_under_its_inputs_only(synthetic, monkeypatch):
+    from risk_dagster.models import selection
+
+    features, labels = synthetic
+    data = training_frame(features[features.trader_id == "T0001"], labels)
+    X = data[["f1", "f2", "f3", "f4", "f5"]].copy()
+    y, pnl = data["large_loss"].to_numpy(), data["next_net_pnl"].to_numpy()
+    cfg = TrainingConfig(max_features=3)
+    monkeypatch.setattr(selection, "_selected", type(selection._selected)())
+    ranked = []
+    monkeypatch.setattr(selection, "gain_ranking", lambda M, *a: ranked.append(1) or M[0] * 0)
+    first = select_features(X, y, pnl, cfg)
+    assert select_features(X.copy(), y.copy(), pnl.copy(), cfg) == first and len(ranked) == 1
+    changed = X.copy()
+    changed.iloc[-1, 0] += 1.0  # one value of one row
+    for args in ((changed, y, pnl, cfg), (X, 1 - y, pnl, cfg), (X, y, pnl + 1.0, cfg),
+                 (X, y, pnl, TrainingConfig(max_features=3, seed=8)),
+                 (X, y, pnl, TrainingConfig(max_features=2)),
+                 (X.rename(columns={"f1": "g1"}), y, pnl, cfg)):
+        select_features(*args)
+    assert len(ranked) == 7  # each ranked afresh
+
+
 def test_rankings_equal_their_pandas_formulation(synthetic):
     """The NumPy rankings give exactly what pandas' nunique / fillna(median) + rank / rank +
     corrwith give, with missing values, ties, a constant and an all-missing column."""
