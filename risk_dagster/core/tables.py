@@ -99,6 +99,12 @@ def query_in_key_order(con, sql: str, params: list | None = None,
     return frame
 
 
+def _views(con) -> set[str]:
+    """The names of the views ``Lake.connect`` made (one per asset with stored partitions)."""
+    return {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables")
+            .fetchall()}
+
+
 def _query(lake: Lake, view: str, sql: str, params: list) -> pd.DataFrame:
     frame = lake.connect([view]).execute(sql, params).df()
     frame["trade_date"] = pd.to_datetime(frame["trade_date"]).dt.date
@@ -167,9 +173,7 @@ def read_end_balances(lake: Lake, day: dt.date) -> pd.Series:
     """Each account's latest End Balance (USD) on or before ``day`` (trader_id -> USD), from the
     stored raw_totals; empty when none reports one."""
     con = lake.connect(["raw_totals"])
-    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables")
-              .fetchall()}
-    if "raw_totals" not in tables or "end_balance" not in con.sql(
+    if "raw_totals" not in _views(con) or "end_balance" not in con.sql(
             "SELECT * FROM raw_totals LIMIT 0").columns:
         return pd.Series(dtype=float)
     frame = con.execute(
@@ -186,10 +190,8 @@ def read_published_outcomes(lake: Lake, after: dt.date | None, day: dt.date,
     ``label_date``, ``var_05`` (USD, as published), ``next_net_pnl`` (USD) and ``violated``
     (the loss went past the VaR). Empty when no score or label is stored yet."""
     con = lake.connect(["risk_scores", "risk_labels"])
-    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables")
-              .fetchall()}
     columns = ["trade_date", "trader_id", "label_date", "var_05", "next_net_pnl", "violated"]
-    if not {"risk_scores", "risk_labels"} <= tables:
+    if not {"risk_scores", "risk_labels"} <= _views(con):
         return pd.DataFrame(columns=columns)
     frame = con.execute(
         "SELECT s.trade_date, s.trader_id, l.label_date, s.var_05, l.next_net_pnl, "
