@@ -204,3 +204,21 @@ def read_published_outcomes(lake: Lake, after: dt.date | None, day: dt.date,
     frame["trade_date"] = pd.to_datetime(frame["trade_date"]).dt.date
     frame["label_date"] = pd.to_datetime(frame["label_date"]).dt.date
     return frame[columns]
+
+
+def read_live_multiplier(lake: Lake, day: dt.date, source: str) -> tuple[float, dt.date] | None:
+    """The firm-wide VaR multiplier the latest scores before ``day`` of ``source`` were
+    published with: (``var_multiplier``, ``var_multiplier_as_of``, the last outcome date it had
+    counted), or None when no such score carries one (nothing scored yet, or scores stored
+    before the column existed)."""
+    con = lake.connect(["risk_scores"])
+    if "risk_scores" not in _views(con) or not {"var_multiplier", "var_multiplier_as_of"} <= set(
+            con.sql("SELECT * FROM risk_scores LIMIT 0").columns):
+        return None
+    row = con.execute(
+        "SELECT var_multiplier, var_multiplier_as_of FROM risk_scores WHERE score_source = ? "
+        "AND trade_date < ? AND var_multiplier IS NOT NULL AND var_multiplier_as_of IS NOT NULL "
+        "ORDER BY trade_date DESC LIMIT 1", [source, day]).fetchone()
+    if row is None:
+        return None
+    return float(row[0]), pd.Timestamp(row[1]).date()

@@ -32,7 +32,8 @@ class ChampionScores:
     model_info: trader_id -> ModelInfo; missing: traders without a usable champion (scored by
     the rules baseline downstream), with the reason; var_multiplier: the firm-wide VaR
     multiplier applied (``multiplier``, ``multiplier_as_of``: the last outcome date counted,
-    ``at_training``: the evaluation's value, ``outcomes_counted`` since)."""
+    ``at_training``: the evaluation's value, ``start``: the value it was moved on from,
+    ``start_from``: 'previous scores' or 'evaluation', ``outcomes_counted`` since)."""
 
     predictions: pd.DataFrame
     contributions: pd.DataFrame
@@ -50,15 +51,19 @@ def _trained_on(meta: dict) -> dt.date:
 def score_with_champions(latest: pd.DataFrame, load_history: Callable[[list[str]], pd.DataFrame],
                          day: dt.date, models_root: Path,
                          load_outcomes: Callable[[dt.date | None], pd.DataFrame] | None = None,
-                         ) -> ChampionScores:
+                         carried: Multiplier | None = None) -> ChampionScores:
     """Score every trader in ``latest`` (their feature rows on ``day``).
 
     ``load_history(columns)``: those traders' feature rows up to ``day`` with ``trade_date``,
     ``trader_id`` and ``columns`` (only what the champions need is read). ``var_05`` is the
     champion's forecast times the scale its pointer carries and times the firm-wide tracked
-    multiplier (``var_calibration``, from the evaluation's calibration; 1 when absent), moved
-    on by the published outcomes since (``load_outcomes(as_of)``: ``label_date``, ``violated``
-    of the VaRs published before, labelled after ``as_of`` and by ``day``'s close).
+    multiplier, moved on by the published outcomes since its state (``load_outcomes(as_of)``:
+    ``label_date``, ``violated`` of the VaRs published before, labelled after ``as_of`` and by
+    ``day``'s close). The state moved on is ``carried``, the one the latest scores before
+    ``day`` were published with, when there is one: the live tracking goes on across weekly
+    evaluations (restarting it from each evaluation's walk-forward value undid the published
+    outcomes' push: half a year breached 5.83%, Kupiec p 0.018). The evaluation's state
+    (``var_calibration`` of the pointers; 1 when absent) starts it, before any score.
     """
     groups: dict[str, list[str]] = {}
     missing: dict[str, str] = {}
@@ -77,10 +82,14 @@ def score_with_champions(latest: pd.DataFrame, load_history: Callable[[list[str]
         state = Multiplier.from_dict(champ.get("var_calibration"))
         if state.as_of is not None and (trained.as_of is None or state.as_of > trained.as_of):
             trained = state
-    multiplier, counted = trained, 0
+    start, start_from = trained, "evaluation"
+    if carried is not None and carried.as_of is not None and groups:
+        start, start_from = carried, "previous scores"
+    multiplier, counted = start, 0
     if load_outcomes is not None and groups:
-        multiplier, counted = advance_multiplier(trained, load_outcomes(trained.as_of))
+        multiplier, counted = advance_multiplier(start, load_outcomes(start.as_of))
     var_multiplier = {**multiplier.to_dict(), "at_training": trained.value,
+                      "start": start.value, "start_from": start_from,
                       "outcomes_counted": counted}
     models = {path: load_model(path) for path in groups}
     needed = sorted({f for m in models.values() for f in m.features} | set(RULE_INPUTS))

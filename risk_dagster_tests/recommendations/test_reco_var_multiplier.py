@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 
 from risk_dagster.core.lake import Lake
-from risk_dagster.core.tables import read_published_outcomes
+from risk_dagster.core.tables import read_live_multiplier, read_published_outcomes
 from risk_dagster.evaluation.champions import write_champion
+from risk_dagster.evaluation.var_calibration import Multiplier
 from risk_dagster.models import save_model
 from risk_dagster.models.baselines import RULE_THRESHOLDS, RulesRiskModel
 from risk_dagster.models.calibration import Platt
@@ -29,7 +30,7 @@ def _history() -> pd.DataFrame:
                          "pnl_vol_21d": 500.0, "large_losses_5d": 0.0, "traded_d0": 1.0})
 
 
-def _score(tmp_path, calibration, load_outcomes=None):
+def _score(tmp_path, calibration, load_outcomes=None, carried=None):
     models = tmp_path / "models"
     model = RulesRiskModel("T0001", {k: list(v) for k, v in RULE_THRESHOLDS.items()},
                            Platt(a=0.5, b=-2.0, fitted=True), 63, 10, 0.0, -800.0)
@@ -43,7 +44,8 @@ def _score(tmp_path, calibration, load_outcomes=None):
                                      **({"var_calibration": calibration} if calibration else {})})
     history = _history()
     latest = history[history["trade_date"] == DAY].reset_index(drop=True)
-    return score_with_champions(latest, lambda cols: history, DAY, models, load_outcomes)
+    return score_with_champions(latest, lambda cols: history, DAY, models, load_outcomes,
+                                carried)
 
 
 def test_the_published_var_is_the_forecast_times_scale_times_the_tracked_multiplier(tmp_path):
@@ -55,6 +57,7 @@ def test_the_published_var_is_the_forecast_times_scale_times_the_tracked_multipl
     assert trained.predictions["var_05"].iloc[0] == pytest.approx(raw * 2.0 * 1.5)
     assert trained.var_multiplier == {"multiplier": pytest.approx(1.5),
                                       "multiplier_as_of": "2024-05-31", "at_training": 1.5,
+                                      "start": 1.5, "start_from": "evaluation",
                                       "outcomes_counted": 0}
     seen = []
 
@@ -92,3 +95,45 @@ def test_published_outcomes_are_read_from_scores_and_labels_known_by_the_day(tmp
     assert got["label_date"].tolist() == [dt.date(2024, 6, 3), DAY]
     assert got["violated"].tolist() == [True, False] and set(got["trader_id"]) == {"T0001"}
     assert len(read_published_outcomes(lake, None, DAY, "model")) == 3
+
+
+def test_the_state_the_previous_scores_were_published_with_goes_on_past_an_evaluation(tmp_path):
+    raw = _score(tmp_path / "a", None).predictions["var_05"].iloc[0]
+    calibration = {"scale": 2.0, "n": 40, "scope": "trader", "level": 0.05,
+                   "multiplier": 1.5, "multiplier_as_of": "2024-05-31"}
+    seen = []
+
+    def outcomes(after):
+        seen.append(after)  # 2 of the 4 outcomes labelled after the carried state violated
+        return pd.DataFrame({"label_date": [dt.date(2024, 6, 4)] * 4,
+                             "violated": [True, True, False, False]})
+
+    carried = Multiplier(math.log(2.0), dt.date(2024, 6, 3))
+    got = _score(tmp_path / "b", calibration, outcomes, carried)
+    assert seen == [dt.date(2024, 6, 3)]  # not the evaluation's 05-31
+    m = math.exp(math.log(2.0) + 0.05 * (2 - 0.05 * 4))  # 2 x e^0.09
+    assert m == pytest.approx(2.18835, abs=1e-5)
+    assert got.predictions["var_05"].iloc[0] == pytest.approx(raw * 2.0 * m)
+    assert got.var_multiplier == {"multiplier": pytest.approx(m), "multiplier_as_of": "2024-06-04",
+                                  "at_training": pytest.approx(1.5), "start": pytest.approx(2.0),
+                                  "start_from": "previous scores", "outcomes_counted": 4}
+
+
+def test_the_carried_multiplier_is_the_latest_model_scores_before_the_day(tmp_path):
+    lake = Lake(tmp_path)
+    assert read_live_multiplier(lake, DAY, "model") is None  # nothing scored yet
+    lake.write("risk_scores", "date", "2024-05-29", pd.DataFrame({  # before the column existed
+        "trader_id": ["T0001"], "trade_date": pd.Timestamp("2024-05-29"), "var_05": [-100.0],
+        "score_source": ["model"]}))
+    assert read_live_multiplier(lake, DAY, "model") is None
+    for day, m, as_of in (("2024-05-31", 1.2, "2024-05-30"), ("2024-06-03", 1.3, "2024-05-31"),
+                          ("2024-06-05", 1.4, "2024-06-04")):
+        lake.write("risk_scores", "date", day, pd.DataFrame({
+            "trader_id": ["T0001", "T0002"], "trade_date": pd.Timestamp(day),
+            "var_05": [-100.0, -90.0], "score_source": ["model", "rules_baseline"],
+            "var_multiplier": [m, np.nan],
+            "var_multiplier_as_of": pd.to_datetime([as_of, None])}))
+    assert read_live_multiplier(lake, DAY, "model") == (1.3, dt.date(2024, 5, 31))
+    assert read_live_multiplier(lake, dt.date(2024, 6, 3), "model") == (1.2, dt.date(2024, 5, 30))
+    assert read_live_multiplier(lake, dt.date(2024, 6, 6), "model") == (1.4, dt.date(2024, 6, 4))
+    assert read_live_multiplier(lake, DAY, "rules_baseline") is None  # no multiplier there

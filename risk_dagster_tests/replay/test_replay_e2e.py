@@ -233,3 +233,37 @@ def test_the_report_follows_the_recommendations_and_says_how(replayed):
     assert report["drift_retrains"] and report["weekly_retrains"]
     assert report["skipped"][0]["reason"] == "not a session of the calendar (weekend or holiday)"
     assert {"for_date", "model", "traders"} <= set(report["model_versions_by_day"][0])
+
+
+def test_the_var_multiplier_goes_on_from_the_previous_scores_across_the_retraining(replayed):
+    root, _, _, _ = replayed
+    lake = Lake(root)
+    scores = lake.read_df("risk_scores", "date").query("score_source == 'model'")
+    labels = lake.read_df("risk_labels", "date").query("label_status == 'complete'")
+    days = sorted(pd.to_datetime(scores["trade_date"]).dt.date.unique())
+    assert days[0] == dt.date(2024, 8, 23) and days[-1] == dt.date(2024, 9, 5)
+    state = {}
+    for day, part in scores.groupby(pd.to_datetime(scores["trade_date"]).dt.date):
+        assert part["var_multiplier"].nunique() == 1  # one firm-wide value a date
+        as_of = pd.Timestamp(part["var_multiplier_as_of"].iloc[0])  # NaT: nothing counted yet
+        state[day] = (float(part["var_multiplier"].iloc[0]),
+                      dt.date.min if pd.isna(as_of) else as_of.date())
+    published = scores.merge(labels, on=["trade_date", "trader_id"])
+    published["label_date"] = pd.to_datetime(published["label_date"]).dt.date
+    published["trade_date"] = pd.to_datetime(published["trade_date"]).dt.date
+    counted_any, moved = False, 0
+    for before, day in zip(days, days[1:]):  # 09-01's weekly retraining sits between 08-30 and 09-03
+        m, as_of = state[before]
+        # counted: the outcomes labelled after the state's as_of up to the new one (a label is
+        # stored by the morning after its session: the scores of D count the labels of D-1)
+        counted_to = state[day][1]
+        new = published[(published["trade_date"] < day) & (published["label_date"] > as_of)
+                        & (published["label_date"] <= counted_to)]
+        log_m = np.log(m)
+        for _, rows in sorted(new.groupby("label_date")):
+            violations = int((rows["next_net_pnl"] < rows["var_05"]).sum())
+            log_m = np.clip(log_m + 0.05 * (violations - 0.05 * len(rows)), np.log(0.5), np.log(3))
+            counted_any = True
+        assert state[day][0] == pytest.approx(np.exp(log_m), rel=1e-9), day
+        moved += state[day][0] != m
+    assert counted_any and moved

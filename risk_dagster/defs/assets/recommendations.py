@@ -7,6 +7,7 @@ A date range runs as one run (single-run backfill), date by date.
 
 import datetime as dt
 import inspect
+import math
 import time
 
 import dagster as dg
@@ -18,6 +19,7 @@ from risk_dagster.core.tables import (
     read_end_balances,
     read_feature_history,
     read_latest_features,
+    read_live_multiplier,
     read_pnl_history,
     read_published_outcomes,
     write_dates,
@@ -37,6 +39,7 @@ from risk_dagster.defs.resources import (
     RecommendationSettings,
     TradeSource,
 )
+from risk_dagster.evaluation.var_calibration import Multiplier
 from risk_dagster.features import feature_catalog
 from risk_dagster.models.fleet import MODELS_DIR
 from risk_dagster.recommendations import (
@@ -71,15 +74,26 @@ def next_session(calendar: str, day: dt.date) -> dt.date:
 
 
 def score_day(lake_root, lake, day: dt.date) -> tuple[pd.DataFrame, dict]:
-    """(scores, champion details) for the close of ``day``."""
+    """(scores, champion details) for the close of ``day``. Each model-scored row carries the
+    firm-wide VaR multiplier it was published with (``var_multiplier``, and
+    ``var_multiplier_as_of``: the last outcome date it counted), which the next date's scores
+    move on from."""
     latest = read_latest_features(lake, day)
-    champions = score_with_champions(latest, lambda cols: read_feature_history(lake, day, cols),
-                                     day, lake_root / MODELS_DIR,
-                                     lambda after: read_published_outcomes(lake, after, day,
-                                                                          SOURCE_MODEL))
+    carried = read_live_multiplier(lake, day, SOURCE_MODEL)
+    champions = score_with_champions(
+        latest, lambda cols: read_feature_history(lake, day, cols), day, lake_root / MODELS_DIR,
+        lambda after: read_published_outcomes(lake, after, day, SOURCE_MODEL),
+        carried=Multiplier(math.log(carried[0]), carried[1]) if carried else None)
     info = {**champions.model_info, "*": ModelInfo("rules_baseline", "builtin", day)}
     scores = compute_risk_scores(latest, champions.predictions, champions.contributions,
                                  feature_catalog(), info)
+    by_model = scores["score_source"] == SOURCE_MODEL
+    as_of = champions.var_multiplier.get("multiplier_as_of")
+    scores["var_multiplier"] = float(champions.var_multiplier.get("multiplier", 1.0))
+    scores["var_multiplier_as_of"] = pd.Timestamp(as_of) if as_of else pd.NaT
+    scores["var_multiplier_as_of"] = scores["var_multiplier_as_of"].astype("datetime64[ns]")
+    scores.loc[~by_model, "var_multiplier"] = float("nan")
+    scores.loc[~by_model, "var_multiplier_as_of"] = pd.NaT
     in_sample = sum(mi.trained_on > day for mi in champions.model_info.values())
     return scores, {"without_champion": len(champions.missing),
                     "champion_trained_after_date": in_sample,
@@ -91,9 +105,12 @@ def _multiplier_note(entry: dict) -> str:
     """Where the day's VaR multiplier comes from, in words."""
     if not entry or entry.get("multiplier_as_of") is None:
         return "no VaR multiplier yet (no evaluation tracked one): 1.0"
-    return (f"firm-wide VaR multiplier {entry['multiplier']:.3f}: {entry['at_training']:.3f} "
-            f"at the last evaluation, moved by {entry['outcomes_counted']} published outcomes "
-            f"since, the last labelled {entry['multiplier_as_of']}")
+    start = (f"{entry['start']:.3f} carried from the previous scores"
+             if entry.get("start_from") == "previous scores"
+             else f"{entry['start']:.3f} from the last evaluation")
+    return (f"firm-wide VaR multiplier {entry['multiplier']:.3f}: {start} (the evaluation's "
+            f"{entry['at_training']:.3f}), moved by {entry['outcomes_counted']} published "
+            f"outcomes since, the last labelled {entry['multiplier_as_of']}")
 
 
 def _risk_scores(context: dg.AssetExecutionContext, lake: LakeResource):
