@@ -105,6 +105,14 @@ def _views(con) -> set[str]:
             .fetchall()}
 
 
+def _columns(con, view: str) -> set[str]:
+    """The columns of the view ``view`` on a ``Lake.connect`` connection (none when the asset has
+    no stored partition)."""
+    return {r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [view])
+        .fetchall()}
+
+
 def _query(lake: Lake, view: str, sql: str, params: list) -> pd.DataFrame:
     frame = lake.connect([view]).execute(sql, params).df()
     frame["trade_date"] = pd.to_datetime(frame["trade_date"]).dt.date
@@ -173,8 +181,7 @@ def read_end_balances(lake: Lake, day: dt.date) -> pd.Series:
     """Each account's latest End Balance (USD) on or before ``day`` (trader_id -> USD), from the
     stored raw_totals; empty when none reports one."""
     con = lake.connect(["raw_totals"])
-    if "raw_totals" not in _views(con) or "end_balance" not in con.sql(
-            "SELECT * FROM raw_totals LIMIT 0").columns:
+    if "end_balance" not in _columns(con, "raw_totals"):
         return pd.Series(dtype=float)
     frame = con.execute(
         "SELECT trader_id, arg_max(end_balance, trade_date) AS end_balance FROM raw_totals "
@@ -212,8 +219,7 @@ def read_live_multiplier(lake: Lake, day: dt.date, source: str) -> tuple[float, 
     counted), or None when no such score carries one (nothing scored yet, or scores stored
     before the column existed)."""
     con = lake.connect(["risk_scores"])
-    if "risk_scores" not in _views(con) or not {"var_multiplier", "var_multiplier_as_of"} <= set(
-            con.sql("SELECT * FROM risk_scores LIMIT 0").columns):
+    if not {"var_multiplier", "var_multiplier_as_of"} <= _columns(con, "risk_scores"):
         return None
     row = con.execute(
         "SELECT var_multiplier, var_multiplier_as_of FROM risk_scores WHERE score_source = ? "
